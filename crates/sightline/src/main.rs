@@ -1,1 +1,120 @@
-fn main() {}
+//! The `sightline` binary: command-line parsing and wiring, nothing else.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use sightline_server::{App, ServerConfig, SystemClock};
+use sightline_store::{MemoryStore, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Sightline: live computations over telemetry, on the upstream persistent-compute API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory of the embedded store.
+    #[arg(long, default_value = "sightline-data")]
+    data_dir: PathBuf,
+    /// Also run the built-in simulated test stand.
+    #[arg(long)]
+    demo: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Seconds between server pings to a silent WebSocket client.
+    #[arg(long, default_value_t = 20)]
+    ping_interval_secs: u64,
+    /// Seconds connections keep working after SIGTERM before they close.
+    #[arg(long, default_value_t = 10)]
+    drain_secs: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServerConfig {
+        max_body_bytes: args.max_body_bytes,
+        ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
+        drain_period: Duration::from_secs(args.drain_secs),
+        ..ServerConfig::default()
+    };
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let _ = &args.data_dir;
+    let app = App::new(store.clone(), config, Arc::new(SystemClock));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("Sightline listening on http://{addr}");
+    tracing::info!(%addr, ws = %format!("ws://{addr}/persistent-compute/ws"), "Sightline ready");
+    if args.demo {
+        tokio::spawn(sightline_server::demo::run(app.clone()));
+        print_demo_help(addr);
+    }
+    sightline_server::serve(listener, app, shutdown_signal()).await?;
+    store.close().context("closing the store")?;
+    tracing::info!("Sightline stopped");
+    Ok(())
+}
+
+fn print_demo_help(addr: SocketAddr) {
+    println!(
+        "Demo test stand writing to dataset {ds} (channels chamber.pressure [bar, 1 kHz], \
+         chamber.temperature [degC, 100 Hz], valve.state, events; tags stand=A|B).\n\
+         Subscribe: python3 examples/subscribe.py --url ws://{addr}/persistent-compute/ws",
+        ds = sightline_server::demo::DEMO_DATASET
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

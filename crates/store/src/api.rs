@@ -161,7 +161,9 @@ pub struct Change {
 pub enum StoreError {
     /// The write's type differs from the channel's established type (or from another series
     /// of the same channel in the same write).
-    #[error("channel `{channel}` of `{dataset}` holds {existing} points; the write has {attempted}")]
+    #[error(
+        "channel `{channel}` of `{dataset}` holds {existing} points; the write has {attempted}"
+    )]
     TypeConflict {
         /// Dataset RID.
         dataset: String,

@@ -18,7 +18,7 @@ pub enum ErrorCode {
     NotFound,
     /// 409.
     Conflict,
-    /// 413: a body over the configured size. Conjure has no such code; INVALID_ARGUMENT is sent.
+    /// 413: a body or batch over the configured size.
     RequestEntityTooLarge,
     /// 500.
     Internal,
@@ -43,7 +43,8 @@ impl ErrorCode {
     /// The Conjure `errorCode` string.
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorCode::InvalidArgument | ErrorCode::RequestEntityTooLarge => "INVALID_ARGUMENT",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",

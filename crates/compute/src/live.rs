@@ -1,0 +1,203 @@
+//! Live (streaming) computations: a full result, then appends that a client merges
+//! (PROTOCOL §4).
+//!
+//! The invariant: merging `full(T0)` with every later append (delete what is held in
+//! `[start, end]`, insert the content, drop what is older than `end - window`) equals a
+//! fresh `full(T1)` over the part both cover. It holds because:
+//! - an append starts at or before `min(earliest change - look_back, previous end)`, so it
+//!   covers every changed point and every point stored earlier beyond the previous end
+//!   that has since entered the window;
+//! - its end is strictly later than the previous end (bumped by 1 ns if the clock is not);
+//! - bucket width is fixed when the full result is built and buckets sit on multiples of
+//!   it, so a resent bucket replaces the old one exactly;
+//! - the result type changes only through a new full result.
+//!
+//! The cost of an update is the reads of `[start, end]` plus per-series counts, so it grows
+//! with new data, not with the window (bucketed appends also reread the current bucket).
+
+use wire::api::Timestamp;
+use wire::persistent_compute::AppendResult;
+use wire::scout_compute::ComputeNodeResponse;
+use wire::time::nanos_to_timestamp;
+
+use crate::columns;
+use crate::error::ComputeError;
+use crate::eval::Shape;
+use crate::plan::Plan;
+use crate::source::{ChannelKind, DataSource};
+
+/// How a live computation chooses between raw and bucketed results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveMode {
+    /// Raw while the window holds at most `buckets` points, bucketed above; back to raw only
+    /// below 80 % of `buckets`, so a count near the limit does not flap.
+    Auto,
+    /// Always raw (`appendOnly{decimateResults: false}`).
+    Raw,
+    /// Always aligned buckets, width fixed at creation (`appendOnly{decimateResults: true}`).
+    Bucketed,
+}
+
+/// What a live computation sends after watched channels changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveUpdate {
+    /// Merge this into the previous result.
+    Append(AppendResult),
+    /// Replace the previous result (the result type changed).
+    Full(ComputeNodeResponse),
+    /// Nothing in the window changed; send nothing.
+    Unchanged,
+}
+
+/// A plan evaluated over a trailing window, remembering what was last sent.
+#[derive(Debug, Clone)]
+pub struct LiveComputation {
+    plan: Plan,
+    window: i64,
+    mode: LiveMode,
+    /// `None` until the first full result: there is nothing to append to yet.
+    sent: Option<Sent>,
+}
+
+/// What the client holds, as far as appends are concerned.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    /// Appends must keep the type of the last full result.
+    shape: Shape,
+    /// `end` of the last update sent; the next must be later.
+    last_end: i64,
+}
+
+/// Hysteresis: leave bucketed mode only below `LOWER_NUM / LOWER_DEN` of `buckets`.
+const LOWER_NUM: u64 = 4;
+const LOWER_DEN: u64 = 5;
+
+impl LiveComputation {
+    pub(crate) fn new(plan: Plan, window: i64, mode: LiveMode) -> Self {
+        LiveComputation {
+            plan,
+            window: window.max(0),
+            mode,
+            sent: None,
+        }
+    }
+
+    /// The window width in ns.
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
+    /// The whole window `[now - window, now]` (`now` bumped past the previous end if needed).
+    pub fn full(
+        &mut self,
+        source: &dyn DataSource,
+        now: i64,
+    ) -> Result<ComputeNodeResponse, ComputeError> {
+        let end = self.next_end(now);
+        let ids = columns::series_ids(&self.plan.input, source);
+        let shape = self.choose_shape(&ids, source, end, None);
+        Ok(self.full_at(&ids, source, end, shape))
+    }
+
+    fn full_at(
+        &mut self,
+        ids: &[u64],
+        source: &dyn DataSource,
+        end: i64,
+        shape: Shape,
+    ) -> ComputeNodeResponse {
+        let start = end.saturating_sub(self.window);
+        let result = self.plan.full_with(ids, source, start, end, shape);
+        self.sent = Some(Sent {
+            shape,
+            last_end: end,
+        });
+        result
+    }
+
+    /// Called when watched channels changed (or periodically, with
+    /// `earliest_change = i64::MAX`, so that points stored earlier with future timestamps
+    /// are sent once they enter the window). `earliest_change` is the minimum earliest
+    /// timestamp of the writes since the last update.
+    pub fn update(
+        &mut self,
+        source: &dyn DataSource,
+        earliest_change: i64,
+        now: i64,
+    ) -> Result<LiveUpdate, ComputeError> {
+        let Some(sent) = self.sent else {
+            return self.full(source, now).map(LiveUpdate::Full);
+        };
+        let end = self.next_end(now);
+        let start = end.saturating_sub(self.window);
+        let ids = columns::series_ids(&self.plan.input, source);
+        let shape = self.choose_shape(&ids, source, end, Some(sent.shape));
+        if shape != sent.shape {
+            return Ok(LiveUpdate::Full(self.full_at(&ids, source, end, shape)));
+        }
+        // Invisible writes (all beyond `end`) and no stored point newly in the window:
+        // the client's merged state already equals a fresh full result.
+        let newly_visible = columns::count(&ids, source, sent.last_end.saturating_add(1), end);
+        if earliest_change > end && newly_visible == 0 {
+            return Ok(LiveUpdate::Unchanged);
+        }
+        let from = earliest_change
+            .saturating_sub(self.plan.look_back())
+            .min(sent.last_end)
+            .max(start);
+        let result = self.plan.append_with(&ids, source, from, end, shape);
+        self.sent = Some(Sent {
+            shape,
+            last_end: end,
+        });
+        Ok(LiveUpdate::Append(AppendResult {
+            start: ts(from),
+            end: ts(end),
+            result,
+        }))
+    }
+
+    /// `now`, or 1 ns past the previous end if the clock has not moved (rule 1).
+    fn next_end(&self, now: i64) -> i64 {
+        match self.sent {
+            Some(s) => now.max(s.last_end.saturating_add(1)),
+            None => now,
+        }
+    }
+
+    fn choose_shape(
+        &self,
+        ids: &[u64],
+        source: &dyn DataSource,
+        end: i64,
+        current: Option<Shape>,
+    ) -> Shape {
+        let bucketed = Shape::Bucketed {
+            width: self.plan.width(self.window),
+        };
+        if self.plan.input.kind == ChannelKind::Log {
+            return Shape::Raw;
+        }
+        match self.mode {
+            LiveMode::Raw => Shape::Raw,
+            LiveMode::Bucketed => bucketed,
+            LiveMode::Auto => {
+                let n = columns::count(ids, source, end.saturating_sub(self.window), end);
+                let limit = self.plan.buckets;
+                match current {
+                    Some(Shape::Bucketed { .. })
+                        if n.saturating_mul(LOWER_DEN) >= limit.saturating_mul(LOWER_NUM) =>
+                    {
+                        bucketed
+                    }
+                    _ if n > limit => bucketed,
+                    _ => Shape::Raw,
+                }
+            }
+        }
+    }
+}
+
+fn ts(nanos: i64) -> Timestamp {
+    nanos_to_timestamp(nanos)
+}

@@ -1,0 +1,324 @@
+//! Test support: an in-memory `DataSource`, request builders and a client-side merge model
+//! of PROTOCOL §4 appends.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sightline_compute::{ChannelKind, ChannelMeta, DataSource, LogEntry, SeriesMeta};
+use wire::persistent_compute::{AppendResult, ComputeNodeAppendResponse};
+use wire::scout_compute::{ComputableNode, ComputeNodeResponse, Context};
+use wire::time::timestamp_to_nanos;
+
+pub const DATASET: &str = "ri.nominal.main.dataset.test";
+
+#[derive(Debug, Clone)]
+pub enum Val {
+    Num(f64),
+    Str(Arc<str>),
+    Log(LogEntry),
+}
+
+#[derive(Debug, Default)]
+pub struct MemSource {
+    channels: BTreeMap<(String, String), ChannelMeta>,
+    /// (dataset, channel, tags) per series id (index).
+    keys: Vec<(String, String, BTreeMap<String, String>)>,
+    points: Vec<BTreeMap<i64, Val>>,
+}
+
+impl MemSource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn channel(&mut self, channel: &str, kind: ChannelKind, unit: Option<&str>) {
+        self.channels.insert(
+            (DATASET.to_string(), channel.to_string()),
+            ChannelMeta {
+                kind,
+                unit: unit.map(str::to_string),
+            },
+        );
+    }
+
+    fn series_id(&mut self, channel: &str, tags: &[(&str, &str)]) -> usize {
+        let tags: BTreeMap<String, String> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let key = (DATASET.to_string(), channel.to_string(), tags);
+        if let Some(i) = self.keys.iter().position(|k| *k == key) {
+            return i;
+        }
+        self.keys.push(key);
+        self.points.push(BTreeMap::new());
+        self.keys.len() - 1
+    }
+
+    /// Same series + same timestamp replaces (PROTOCOL §2).
+    pub fn write(&mut self, channel: &str, tags: &[(&str, &str)], t: i64, v: Val) {
+        let id = self.series_id(channel, tags);
+        self.points[id].insert(t, v);
+    }
+
+    fn range(&self, series: u64, start: i64, end: i64) -> impl Iterator<Item = (&i64, &Val)> {
+        let empty = start > end;
+        self.points
+            .get(series as usize)
+            .into_iter()
+            .flat_map(move |p| p.range(start..=end.max(start)))
+            .filter(move |_| !empty)
+    }
+}
+
+impl DataSource for MemSource {
+    fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelMeta> {
+        self.channels
+            .get(&(dataset.to_string(), channel.to_string()))
+            .cloned()
+    }
+
+    fn series(
+        &self,
+        dataset: &str,
+        channel: &str,
+        filter: &BTreeMap<String, String>,
+    ) -> Vec<SeriesMeta> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, (d, c, tags))| {
+                d == dataset && c == channel && filter.iter().all(|(k, v)| tags.get(k) == Some(v))
+            })
+            .map(|(i, (_, _, tags))| SeriesMeta {
+                id: i as u64,
+                tags: tags.clone(),
+            })
+            .collect()
+    }
+
+    fn read_numeric(
+        &self,
+        series: u64,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        values: &mut Vec<f64>,
+    ) {
+        for (t, v) in self.range(series, start, end) {
+            if let Val::Num(x) = v {
+                ts.push(*t);
+                values.push(*x);
+            }
+        }
+    }
+
+    fn read_strings(
+        &self,
+        series: u64,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        values: &mut Vec<Arc<str>>,
+    ) {
+        for (t, v) in self.range(series, start, end) {
+            if let Val::Str(x) = v {
+                ts.push(*t);
+                values.push(x.clone());
+            }
+        }
+    }
+
+    fn read_logs(
+        &self,
+        series: u64,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        logs: &mut Vec<LogEntry>,
+    ) {
+        for (t, v) in self.range(series, start, end) {
+            if let Val::Log(x) = v {
+                ts.push(*t);
+                logs.push(x.clone());
+            }
+        }
+    }
+
+    fn nth_before(&self, series: u64, t: i64, n: usize) -> Option<i64> {
+        let p = self.points.get(series as usize)?;
+        p.range(..t).rev().nth(n.checked_sub(1)?).map(|(t, _)| *t)
+    }
+
+    fn count(&self, series: u64, start: i64, end: i64) -> u64 {
+        self.range(series, start, end).count() as u64
+    }
+}
+
+pub fn parse_node(json: &str) -> ComputableNode {
+    wire::from_json(json).unwrap()
+}
+
+pub fn empty_context() -> Context {
+    wire::from_json("{}").unwrap()
+}
+
+/// `series` node over `channel` of kind `numeric`/`enum`/`log` with optional tags.
+pub fn channel_node(
+    kind: &str,
+    channel: &str,
+    tags: &[(&str, &str)],
+    buckets: Option<i32>,
+) -> ComputableNode {
+    let tags: serde_json::Map<String, serde_json::Value> = tags
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::json!({"type": "literal", "literal": v}),
+            )
+        })
+        .collect();
+    let mut series = serde_json::json!({
+        "input": {"type": kind, kind: {"type": "channel", "channel": {"type": "dataSource", "dataSource": {
+            "dataSourceRid": {"type": "literal", "literal": DATASET},
+            "channel": {"type": "literal", "literal": channel},
+            "tags": tags,
+        }}}}
+    });
+    if let Some(b) = buckets {
+        series["buckets"] = b.into();
+    }
+    let node = serde_json::json!({"type": "series", "series": series});
+    parse_node(&node.to_string())
+}
+
+/// One comparable item of a result: its timestamp and a canonical JSON of its content
+/// (enum codes decoded to strings, so appends with their own categories compare).
+pub type Item = (i64, serde_json::Value);
+
+pub fn ts_of(t: &wire::api::Timestamp) -> i64 {
+    timestamp_to_nanos(t).unwrap()
+}
+
+fn enum_items(
+    timestamps: &[wire::api::Timestamp],
+    values: &[i32],
+    categories: &[String],
+) -> Vec<Item> {
+    timestamps
+        .iter()
+        .zip(values)
+        .map(|(t, v)| (ts_of(t), serde_json::json!(categories[*v as usize])))
+        .collect()
+}
+
+fn bucketed_enum_items(p: &wire::scout_compute::BucketedEnumPlot) -> Vec<Item> {
+    let c = |v: i32| p.categories[v as usize].clone();
+    p.timestamps
+        .iter()
+        .zip(&p.buckets)
+        .map(|(t, b)| {
+            let hist: BTreeMap<String, i64> =
+                b.histogram.iter().map(|(k, n)| (c(*k), n.0)).collect();
+            let first = (ts_of(&b.first_point.timestamp), c(b.first_point.value));
+            let last = b
+                .last_point
+                .as_ref()
+                .map(|p| (ts_of(&p.timestamp), c(p.value)));
+            (
+                ts_of(t),
+                serde_json::json!({"h": hist, "f": first, "l": last}),
+            )
+        })
+        .collect()
+}
+
+fn json_items<T: serde::Serialize>(timestamps: &[wire::api::Timestamp], values: &[T]) -> Vec<Item> {
+    assert_eq!(timestamps.len(), values.len());
+    timestamps
+        .iter()
+        .zip(values)
+        .map(|(t, v)| (ts_of(t), serde_json::to_value(v).unwrap()))
+        .collect()
+}
+
+/// Items and whether they are buckets, of a full result.
+pub fn full_items(r: &ComputeNodeResponse) -> (&'static str, Vec<Item>) {
+    match r {
+        ComputeNodeResponse::Numeric(p) => ("numeric", json_items(&p.timestamps, &p.values)),
+        ComputeNodeResponse::BucketedNumeric(p) => {
+            ("bucketedNumeric", json_items(&p.timestamps, &p.buckets))
+        }
+        ComputeNodeResponse::Enum(p) => {
+            ("enum", enum_items(&p.timestamps, &p.values, &p.categories))
+        }
+        ComputeNodeResponse::BucketedEnum(p) => ("bucketedEnum", bucketed_enum_items(p)),
+        ComputeNodeResponse::PagedLog(p) => ("log", json_items(&p.timestamps, &p.values)),
+        other => panic!("unexpected full result {}", other.variant_name()),
+    }
+}
+
+pub fn append_items(r: &ComputeNodeAppendResponse) -> (&'static str, Vec<Item>) {
+    match r {
+        ComputeNodeAppendResponse::Numeric(p) => ("numeric", json_items(&p.timestamps, &p.values)),
+        ComputeNodeAppendResponse::BucketedNumeric(p) => {
+            ("bucketedNumeric", json_items(&p.timestamps, &p.buckets))
+        }
+        ComputeNodeAppendResponse::Enum(p) => {
+            ("enum", enum_items(&p.timestamps, &p.values, &p.categories))
+        }
+        ComputeNodeAppendResponse::BucketedEnum(p) => ("bucketedEnum", bucketed_enum_items(p)),
+        ComputeNodeAppendResponse::Log(p) => ("log", json_items(&p.timestamps, &p.values)),
+        other => panic!("unexpected append {}", other.variant_name()),
+    }
+}
+
+/// What a client holds: the PROTOCOL §4 merge model.
+#[derive(Debug, Default)]
+pub struct Client {
+    pub kind: &'static str,
+    pub items: Vec<Item>,
+    pub last_end: Option<i64>,
+}
+
+impl Client {
+    pub fn full(&mut self, r: &ComputeNodeResponse) {
+        let (kind, items) = full_items(r);
+        self.kind = kind;
+        self.items = items;
+    }
+
+    /// Delete what is held in `[start, end]`, insert the content (buckets replace the ones
+    /// with the same stamp), then drop what is older than `end - window`.
+    pub fn append(&mut self, a: &AppendResult, window: i64) {
+        let (start, end) = (ts_of(&a.start), ts_of(&a.end));
+        if let Some(prev) = self.last_end {
+            assert!(end > prev, "append end {end} not after previous end {prev}");
+        }
+        assert!(start <= end, "append start {start} after end {end}");
+        self.last_end = Some(end);
+        let (kind, new) = append_items(&a.result);
+        assert_eq!(
+            kind, self.kind,
+            "append variant differs from the full result's"
+        );
+        let bucketed = kind.starts_with("bucketed");
+        for (t, _) in &new {
+            if !bucketed {
+                assert!(
+                    *t >= start && *t <= end,
+                    "append point {t} outside [{start}, {end}]"
+                );
+            }
+        }
+        self.items.retain(|(t, _)| *t < start || *t > end);
+        if bucketed {
+            self.items.retain(|(t, _)| !new.iter().any(|(n, _)| n == t));
+        }
+        self.items.extend(new);
+        self.items.sort_by_key(|(t, _)| *t);
+        self.items.retain(|(t, _)| *t >= end - window);
+    }
+}

@@ -1,0 +1,92 @@
+//! Shared server state: the store, compute source, change hub, clock, limits and the
+//! shutdown phase every connection watches.
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::hub::ChangeHub;
+use sightline_store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Where the server is in its life; connections react to changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Normal operation.
+    Running,
+    /// SIGTERM seen: notices sent, updates and writes continue, new sockets get 503.
+    Draining,
+    /// Drain over: connections close with 1001.
+    Closing,
+}
+
+/// Everything a request handler or connection needs.
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: ServerConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hub: Arc<ChangeHub>,
+    phase: watch::Sender<Phase>,
+    /// Open WebSocket connections, for `/metrics` and for waiting on close at shutdown.
+    pub(crate) connections: AtomicU64,
+    /// Live subscriptions across connections, for `/metrics`.
+    pub(crate) subscriptions: AtomicU64,
+    /// Points accepted through the HTTP writer endpoints.
+    pub(crate) points_written: AtomicU64,
+}
+
+impl App {
+    /// Builds the state and starts routing the store's change feed to subscriptions.
+    /// Must be called inside a tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let hub = ChangeHub::start(store.changes());
+        let (phase, _) = watch::channel(Phase::Running);
+        Arc::new(App {
+            store,
+            config,
+            clock,
+            hub,
+            phase,
+            connections: AtomicU64::new(0),
+            subscriptions: AtomicU64::new(0),
+            points_written: AtomicU64::new(0),
+        })
+    }
+
+    /// The store this server writes to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        *self.phase.borrow()
+    }
+
+    pub(crate) fn watch_phase(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
+    }
+
+    /// Starts the drain and returns when the drain period is over and sockets were told to
+    /// close.
+    pub(crate) async fn drain(&self) {
+        tracing::info!(
+            drain_secs = self.config.drain_period.as_secs_f64(),
+            "shutdown requested; draining connections"
+        );
+        self.phase.send_replace(Phase::Draining);
+        tokio::time::sleep(self.config.drain_period).await;
+        self.phase.send_replace(Phase::Closing);
+    }
+
+    /// Waits briefly for WebSocket tasks to send their close frames.
+    pub(crate) async fn finish(&self) {
+        self.phase.send_replace(Phase::Closing);
+        for _ in 0..50 {
+            if self.connections.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

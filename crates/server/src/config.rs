@@ -1,0 +1,37 @@
+//! Server limits and timings. Every number a user may want to tune lives here, with the
+//! default the protocol documents.
+
+use std::time::Duration;
+
+/// Configuration of one server instance.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted request body; larger writes get 413 and store nothing.
+    pub max_body_bytes: usize,
+    /// Largest accepted subscription window (PROTOCOL §5, default 7 days).
+    pub max_window: Duration,
+    /// Most points a subscription's inputs may hold in its window at creation.
+    pub max_points_per_subscription: u64,
+    /// Most raw points per window for `appendOnly{decimateResults: false}`.
+    pub max_undecimated_points: u64,
+    /// How often the server pings a connection it has heard nothing from.
+    pub ping_interval: Duration,
+    /// How long connections keep working after SIGTERM before they are closed.
+    pub drain_period: Duration,
+    /// Messages that may wait for a slow WebSocket reader before producers pause.
+    pub connection_queue: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 64 * 1024 * 1024,
+            max_window: Duration::from_secs(7 * 24 * 3600),
+            max_points_per_subscription: 50_000_000,
+            max_undecimated_points: 100_000,
+            ping_interval: Duration::from_secs(20),
+            drain_period: Duration::from_secs(10),
+            connection_queue: 64,
+        }
+    }
+}

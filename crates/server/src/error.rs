@@ -1,0 +1,166 @@
+//! Every error a request can end in, and its one mapping to an upstream error name and
+//! HTTP status. Internal details are logged here, never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sightline_store::StoreError;
+use sightline_wire::errors::{ErrorCode, WireError};
+use sightline_wire::time::TimeError;
+use sightline_wire::ParseError;
+
+/// Why a write request was refused before anything was stored.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IngestError {
+    /// A timestamp is malformed or outside 1900..2262.
+    #[error("channel `{channel}` point {index}: {source}")]
+    InvalidTimestamp {
+        channel: String,
+        index: usize,
+        #[source]
+        source: TimeError,
+    },
+    /// A column batch has unequal timestamp and value counts.
+    #[error("channel `{channel}` has {timestamps} timestamps but {values} values")]
+    MismatchedLengths {
+        channel: String,
+        timestamps: usize,
+        values: usize,
+    },
+    /// The data source RID is empty or not a RID.
+    #[error("`{rid}` is not a data source RID (ri.<service>.<instance>.<type>.<locator>)")]
+    InvalidDataSource { rid: String },
+    /// The channel name is empty.
+    #[error("channel names must not be empty")]
+    EmptyChannelName,
+    /// Point kinds Sightline does not store (arrays, structs) or unknown union variants.
+    #[error("channel `{channel}`: points of type `{variant}` are not supported")]
+    UnsupportedPoints { channel: String, variant: String },
+}
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// The body is not JSON of the expected upstream type.
+    #[error("request body is not a valid {expected}: {source}")]
+    MalformedBody {
+        expected: &'static str,
+        source: ParseError,
+    },
+    /// The body is larger than the configured limit.
+    #[error("request body exceeds the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    /// The write request is invalid.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The compute graph or its evaluation failed.
+    #[error("{0}")]
+    Compute(WireError),
+    /// A blocking task died; a bug, logged with its instance id.
+    #[error("internal task failed: {detail}")]
+    TaskFailed { detail: String },
+}
+
+impl ApiError {
+    /// The wire form of this error. The one place names and statuses are decided.
+    pub(crate) fn to_wire(&self) -> WireError {
+        use ErrorCode::*;
+        let message = self.to_string();
+        match self {
+            ApiError::MalformedBody { source, .. } => {
+                WireError::new(InvalidArgument, "Default:InvalidArgument", message)
+                    .with_param("path", source.path.clone())
+            }
+            ApiError::BodyTooLarge { limit } => WireError::new(
+                RequestEntityTooLarge,
+                "NominalChannelWriter:PointsTooLarge",
+                message,
+            )
+            .with_param("limit", limit.to_string()),
+            ApiError::Ingest(e) => match e {
+                IngestError::InvalidTimestamp { .. } => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:InvalidTimestamp",
+                    message,
+                ),
+                IngestError::MismatchedLengths {
+                    timestamps, values, ..
+                } => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:MismatchedTimestampsAndValues",
+                    message,
+                )
+                .with_param("timestampCount", timestamps.to_string())
+                .with_param("valueCount", values.to_string()),
+                IngestError::InvalidDataSource { rid } => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:InvalidDataSource",
+                    message,
+                )
+                .with_param("dataSourceRid", rid.clone()),
+                IngestError::EmptyChannelName => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:InvalidChannelName",
+                    message,
+                )
+                .with_param("reason", "empty"),
+                IngestError::UnsupportedPoints { variant, .. } => {
+                    WireError::new(InvalidArgument, "Sightline:UnsupportedPointType", message)
+                        .with_param("variant", variant.clone())
+                }
+            },
+            ApiError::Store(e) => match e {
+                StoreError::TypeConflict { channel, .. } => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:ConflictingDataTypes",
+                    message,
+                )
+                .with_param("channel", channel.clone()),
+                StoreError::LengthMismatch {
+                    timestamps, values, ..
+                } => WireError::new(
+                    InvalidArgument,
+                    "NominalChannelWriter:MismatchedTimestampsAndValues",
+                    message,
+                )
+                .with_param("timestampCount", timestamps.to_string())
+                .with_param("valueCount", values.to_string()),
+                StoreError::Closed => WireError::new(
+                    Unavailable,
+                    "Sightline:StoreClosed",
+                    "the store is shutting down",
+                ),
+                StoreError::Io(_) | StoreError::Corrupt { .. } => {
+                    internal(self, "Sightline:StorageFailure")
+                }
+            },
+            ApiError::Compute(wire) => wire.clone(),
+            ApiError::TaskFailed { .. } => internal(self, "Default:Internal"),
+        }
+    }
+}
+
+fn internal(error: &ApiError, name: &str) -> WireError {
+    let wire = WireError::new(
+        ErrorCode::Internal,
+        name,
+        "internal error; see the server log",
+    );
+    tracing::error!(instance = %wire.instance_id, %error, "request failed");
+    wire
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        wire_response(&self.to_wire())
+    }
+}
+
+/// Renders a wire error as a Conjure HTTP error response.
+pub(crate) fn wire_response(wire: &WireError) -> Response {
+    let status =
+        StatusCode::from_u16(wire.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(wire.to_http_body())).into_response()
+}

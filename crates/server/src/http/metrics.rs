@@ -1,0 +1,39 @@
+//! `GET /metrics`: store and server figures in the Prometheus text format.
+
+use crate::app::App;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Renders every figure as an untyped gauge named `sightline_<name>`.
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let mut figures: Vec<(&'static str, f64)> = vec![
+        (
+            "server_connections",
+            app.connections.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "server_subscriptions",
+            app.subscriptions.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "server_points_written_total",
+            app.points_written.load(Ordering::Relaxed) as f64,
+        ),
+    ];
+    let store = app.store.clone();
+    if let Ok(store_figures) = tokio::task::spawn_blocking(move || store.metrics()).await {
+        figures.extend(store_figures);
+    }
+    let mut text = String::new();
+    for (name, value) in figures {
+        let _ = writeln!(
+            text,
+            "# TYPE sightline_{name} gauge\nsightline_{name} {value}"
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}

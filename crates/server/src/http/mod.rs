@@ -1,0 +1,34 @@
+//! HTTP routes: the writer API, HTTP compute, `/metrics`, and the WebSocket upgrade.
+
+mod body;
+mod compute;
+mod convert;
+mod ingest;
+mod metrics;
+
+use crate::app::App;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub(crate) use body::read_json;
+
+/// All routes of the server.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/persistent-compute/enabled", get(crate::ws::enabled))
+        .route("/persistent-compute/ws", get(crate::ws::upgrade))
+        .route("/storage/writer/v1", post(ingest::write_batches))
+        .route(
+            "/storage/writer/v1/columnar",
+            post(ingest::write_column_batches),
+        )
+        .route(
+            "/storage/writer/v1/logs/{data_source_rid}",
+            post(ingest::write_logs),
+        )
+        .route("/compute/v2/compute", post(compute::compute))
+        .route("/compute/v2/compute/units", post(compute::compute_units))
+        .route("/metrics", get(metrics::metrics))
+        .with_state(app)
+}

@@ -1,0 +1,138 @@
+//! Routes the store's change feed to the subscriptions that watch each channel.
+//!
+//! A subscription registers a [`Signal`] for the (dataset, channel) pairs its plan reads.
+//! The hub lowers the signal's earliest changed timestamp and wakes it; the subscription
+//! takes the accumulated value when it is ready to compute, so bursts of writes coalesce
+//! into one update.
+
+use parking_lot::RwLock;
+use sightline_store::Change;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
+use tokio::sync::{broadcast, Notify};
+
+/// "No change pending" marker for [`Signal::earliest`].
+const NONE_PENDING: i64 = i64::MAX;
+
+/// A subscription's doorbell.
+#[derive(Debug)]
+pub(crate) struct Signal {
+    earliest: AtomicI64,
+    notify: Notify,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Signal {
+            earliest: AtomicI64::new(NONE_PENDING),
+            notify: Notify::new(),
+        })
+    }
+
+    /// Records a change at or after `t` and wakes the subscription.
+    pub(crate) fn raise(&self, t: i64) {
+        self.earliest.fetch_min(t, Ordering::AcqRel);
+        self.notify.notify_one();
+    }
+
+    /// Waits until a change is recorded (returns at once if one already is).
+    pub(crate) async fn wait(&self) {
+        if self.earliest.load(Ordering::Acquire) != NONE_PENDING {
+            return;
+        }
+        self.notify.notified().await;
+    }
+
+    /// Takes the earliest changed timestamp since the last take, if any.
+    pub(crate) fn take(&self) -> Option<i64> {
+        match self.earliest.swap(NONE_PENDING, Ordering::AcqRel) {
+            NONE_PENDING => None,
+            t => Some(t),
+        }
+    }
+}
+
+type ChannelKey = (Arc<str>, Arc<str>);
+
+/// The routing table from channels to signals.
+#[derive(Debug, Default)]
+pub(crate) struct ChangeHub {
+    routes: RwLock<HashMap<ChannelKey, Vec<Weak<Signal>>>>,
+}
+
+impl ChangeHub {
+    /// Starts the task that consumes `changes` and returns the hub.
+    pub(crate) fn start(mut changes: broadcast::Receiver<Arc<Vec<Change>>>) -> Arc<Self> {
+        let hub = Arc::new(ChangeHub::default());
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                let event = changes.recv().await;
+                let Some(hub) = weak.upgrade() else { return };
+                match event {
+                    Ok(batch) => hub.route(&batch),
+                    // Missed changes: every subscription must assume everything changed.
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "change feed lagged; refreshing all subscriptions");
+                        hub.raise_all(i64::MIN);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        hub
+    }
+
+    /// Registers `signal` for changes to each (dataset, channel).
+    pub(crate) fn watch(&self, channels: &[(String, String)], signal: &Arc<Signal>) {
+        let mut routes = self.routes.write();
+        for (dataset, channel) in channels {
+            let key: ChannelKey = (Arc::from(dataset.as_str()), Arc::from(channel.as_str()));
+            let list = routes.entry(key).or_default();
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(signal));
+        }
+    }
+
+    fn route(&self, batch: &[Change]) {
+        let mut dead = false;
+        {
+            let routes = self.routes.read();
+            for change in batch {
+                let key = (change.dataset.clone(), change.channel.clone());
+                if let Some(list) = routes.get(&key) {
+                    for weak in list {
+                        match weak.upgrade() {
+                            Some(signal) => signal.raise(change.earliest),
+                            None => dead = true,
+                        }
+                    }
+                }
+            }
+        }
+        if dead {
+            self.prune();
+        }
+    }
+
+    fn raise_all(&self, t: i64) {
+        for signal in self
+            .routes
+            .read()
+            .values()
+            .flatten()
+            .filter_map(Weak::upgrade)
+        {
+            signal.raise(t);
+        }
+    }
+
+    fn prune(&self) {
+        let mut routes = self.routes.write();
+        routes.retain(|_, list| {
+            list.retain(|w| w.strong_count() > 0);
+            !list.is_empty()
+        });
+    }
+}

@@ -1,0 +1,261 @@
+//! One WebSocket connection: reads client messages, answers pings, creates and stops
+//! subscriptions, pings an idle client, and follows the server's shutdown phase.
+
+use super::outbound::{to_json, LiveIds, Outgoing};
+use super::subscribe::prepare;
+use super::subscription::{self, Running};
+use crate::app::{App, Phase};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{SinkExt, StreamExt};
+use sightline_wire::conjure::DateTime;
+use sightline_wire::errors::{ErrorCode, WireError};
+use sightline_wire::persistent_compute::{
+    ClientMessage, ClientMessageError, HealthMessage, Ping, Pong, ServerMessage, ShutdownNotice,
+    StreamingComputeNodeSubscription, SubscriptionCreation, SubscriptionCreationError,
+    SubscriptionCreationMessage, SubscriptionCreationSuccess,
+};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// WebSocket close code for "going away" (server shutdown, idle timeout).
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// How long the writer may take to flush queued frames after the reader stopped.
+const WRITER_FLUSH: Duration = Duration::from_secs(2);
+
+struct Connection {
+    app: Arc<App>,
+    tx: mpsc::Sender<Outgoing>,
+    live: LiveIds,
+    subscriptions: HashMap<Uuid, Running>,
+    next_generation: u64,
+}
+
+/// Serves one socket until either side closes it or the server shuts down.
+pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
+    app.connections.fetch_add(1, Ordering::SeqCst);
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::channel(app.config.connection_queue.max(1));
+    let live = LiveIds::default();
+    let writer = tokio::spawn(write_frames(sink, rx, live.clone()));
+    let mut conn = Connection {
+        app: app.clone(),
+        tx,
+        live,
+        subscriptions: HashMap::new(),
+        next_generation: 0,
+    };
+
+    let interval = app.config.ping_interval;
+    let mut ping_timer = tokio::time::interval_at(Instant::now() + interval, interval);
+    let mut phase = app.watch_phase();
+    let mut last_heard = Instant::now();
+    if app.phase() == Phase::Draining {
+        conn.send_health(HealthMessage::ShutdownNotice(ShutdownNotice {}))
+            .await;
+    }
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let text = match frame {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(Message::Text(text))) => text.to_string(),
+                    Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                };
+                last_heard = Instant::now();
+                conn.handle_text(&text).await;
+            }
+            _ = ping_timer.tick() => {
+                let silent = last_heard.elapsed();
+                if silent >= interval * 3 {
+                    tracing::info!(silent_secs = silent.as_secs(), "closing silent connection");
+                    conn.close("no message from the client for three ping intervals").await;
+                    break;
+                }
+                if silent >= interval {
+                    conn.send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() })).await;
+                }
+            }
+            changed = phase.changed() => {
+                let current = *phase.borrow_and_update();
+                if changed.is_err() || current == Phase::Closing {
+                    conn.close("server shutting down").await;
+                    break;
+                }
+                if current == Phase::Draining {
+                    conn.send_health(HealthMessage::ShutdownNotice(ShutdownNotice {})).await;
+                }
+            }
+        }
+    }
+    conn.stop_all();
+    drop(conn);
+    let _ = tokio::time::timeout(WRITER_FLUSH, writer).await;
+    app.connections.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn write_frames(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    live: LiveIds,
+) {
+    while let Some(out) = rx.recv().await {
+        match out {
+            Outgoing::Text { owner, json } => {
+                if !live.is_live(&owner) {
+                    continue;
+                }
+                if sink.send(Message::Text(json.into())).await.is_err() {
+                    return;
+                }
+            }
+            Outgoing::Close { code, reason } => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+impl Connection {
+    async fn handle_text(&mut self, text: &str) {
+        let message = match sightline_wire::from_json::<ClientMessage>(text) {
+            Ok(message) => message,
+            Err(error) => {
+                let wire = invalid_client_message(format!("not a valid ClientMessage: {error}"))
+                    .with_param("path", error.path);
+                return self.send_client_error(wire).await;
+            }
+        };
+        match message {
+            ClientMessage::Subscribe(subscriptions) => {
+                for (id, subscription) in subscriptions {
+                    self.subscribe(id, subscription).await;
+                }
+            }
+            ClientMessage::Unsubscribe(ids) => {
+                for id in ids {
+                    self.stop(&id);
+                }
+            }
+            ClientMessage::Ping(ping) => {
+                let pong = Pong {
+                    ping_originally_sent_at: ping.sent_at,
+                    sent_at: DateTime::now(),
+                };
+                self.send_health(HealthMessage::Pong(pong)).await;
+            }
+            // The client answered our ping; hearing from it was the point.
+            ClientMessage::Pong(_) => {}
+            ClientMessage::Unknown(unknown) => {
+                let wire = invalid_client_message(format!(
+                    "unknown ClientMessage type `{}`",
+                    unknown.type_name
+                ))
+                .with_param("type", unknown.type_name);
+                self.send_client_error(wire).await;
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: Uuid, request: StreamingComputeNodeSubscription) {
+        // Re-using a live id replaces that subscription.
+        self.stop(&id);
+        let app = self.app.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(&app, &request)).await;
+        let prepared = match prepared {
+            Ok(result) => result,
+            Err(join) => Err(WireError::new(
+                ErrorCode::Internal,
+                "Default:Internal",
+                format!("subscription setup failed: {join}"),
+            )),
+        };
+        let creation = match &prepared {
+            Ok(p) => SubscriptionCreation::Success(SubscriptionCreationSuccess {
+                unit_result: p.unit_result.clone(),
+            }),
+            Err(wire) => SubscriptionCreation::Error(SubscriptionCreationError {
+                serializable_error: wire.to_serializable(),
+            }),
+        };
+        let message = ServerMessage::SubscriptionCreation(SubscriptionCreationMessage {
+            subscription_id: id,
+            creation,
+        });
+        self.send(None, &message).await;
+        if let Ok(prepared) = prepared {
+            self.next_generation += 1;
+            let generation = self.next_generation;
+            self.live.set(id, generation);
+            let running =
+                subscription::start(self.app.clone(), id, generation, prepared, self.tx.clone());
+            self.subscriptions.insert(id, running);
+            self.app.subscriptions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn stop(&mut self, id: &Uuid) {
+        self.live.remove(id);
+        if let Some(running) = self.subscriptions.remove(id) {
+            running.stop();
+            self.app.subscriptions.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn stop_all(&mut self) {
+        let ids: Vec<Uuid> = self.subscriptions.keys().copied().collect();
+        for id in ids {
+            self.stop(&id);
+        }
+    }
+
+    async fn send_client_error(&self, wire: WireError) {
+        let error = ClientMessageError {
+            error: wire.to_serializable(),
+        };
+        self.send_health(HealthMessage::ClientMessageError(error))
+            .await;
+    }
+
+    async fn send_health(&self, health: HealthMessage) {
+        self.send(None, &ServerMessage::Health(health)).await;
+    }
+
+    async fn send(&self, owner: Option<(Uuid, u64)>, message: &ServerMessage) {
+        if let Some(json) = to_json(message) {
+            let _ = self.tx.send(Outgoing::Text { owner, json }).await;
+        }
+    }
+
+    async fn close(&self, reason: &'static str) {
+        let _ = self
+            .tx
+            .send(Outgoing::Close {
+                code: CLOSE_GOING_AWAY,
+                reason,
+            })
+            .await;
+    }
+}
+
+fn invalid_client_message(message: String) -> WireError {
+    WireError::new(
+        ErrorCode::InvalidArgument,
+        "PersistentCompute:InvalidClientMessage",
+        message,
+    )
+}

@@ -1,0 +1,266 @@
+//! The series index: (dataset, channel, tags) → dense [`SeriesId`], the one value type of each
+//! channel, its latest unit, and the validation that turns a write batch into a [`Plan`].
+//!
+//! Validation is pure (nothing changes until [`Index::commit`]), which is what lets a batch
+//! that fails anywhere store nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::api::{ChannelInfo, SeriesId, SeriesInfo, SeriesWrite, StoreError, Tags, ValueType};
+use crate::points::{merge_newer, Points};
+
+/// What identifies a series, and its channel's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeriesMeta {
+    /// Dataset RID.
+    pub(crate) dataset: Arc<str>,
+    /// Channel name.
+    pub(crate) channel: Arc<str>,
+    /// Tags.
+    pub(crate) tags: Tags,
+    /// The channel's type.
+    pub(crate) value_type: ValueType,
+}
+
+#[derive(Debug)]
+struct ChannelEntry {
+    value_type: ValueType,
+    unit: Option<Arc<str>>,
+    /// Lookup by tags without building a full key per write.
+    by_tags: HashMap<Tags, SeriesId>,
+    series: Vec<SeriesId>,
+}
+
+/// One series' share of a validated batch.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedSeries {
+    /// Existing or newly assigned id.
+    pub(crate) id: SeriesId,
+    /// Whether the commit creates the series.
+    pub(crate) is_new: bool,
+    /// The series' identity (kept so the WAL can recreate the series on replay).
+    pub(crate) meta: Arc<SeriesMeta>,
+    /// The unit this batch gives, if any.
+    pub(crate) unit: Option<Arc<str>>,
+    /// Sorted, deduplicated points (all entries of the batch for this series merged).
+    pub(crate) points: Points,
+}
+
+/// A validated batch, ready to log and apply.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    /// One entry per distinct series, in first-appearance order.
+    pub(crate) series: Vec<PlannedSeries>,
+    /// Points accepted, replacements included.
+    pub(crate) points: u64,
+}
+
+/// Series and channel metadata of a store.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    /// By id; `None` only for ids lost to a repaired log.
+    series: Vec<Option<Arc<SeriesMeta>>>,
+    datasets: HashMap<Arc<str>, BTreeMap<Arc<str>, ChannelEntry>>,
+}
+
+impl Index {
+    /// Number of id slots (the next new id).
+    pub(crate) fn len(&self) -> u64 {
+        self.series.len() as u64
+    }
+
+    /// The series with this id.
+    pub(crate) fn meta(&self, id: SeriesId) -> Option<&Arc<SeriesMeta>> {
+        self.series.get(usize::try_from(id.0).ok()?)?.as_ref()
+    }
+
+    /// Every series slot, for persisting the catalog.
+    pub(crate) fn slots(&self) -> &[Option<Arc<SeriesMeta>>] {
+        &self.series
+    }
+
+    /// Every channel with its unit, for persisting the catalog.
+    pub(crate) fn units(&self) -> Vec<(Arc<str>, Arc<str>, Arc<str>)> {
+        let mut out = Vec::new();
+        for (ds, chans) in &self.datasets {
+            for (ch, e) in chans {
+                if let Some(u) = &e.unit {
+                    out.push((ds.clone(), ch.clone(), u.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The channel's type and unit.
+    pub(crate) fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelInfo> {
+        let (name, e) = self.datasets.get(dataset)?.get_key_value(channel)?;
+        Some(info(name, e))
+    }
+
+    /// Channels of a dataset, sorted by name.
+    pub(crate) fn channels(&self, dataset: &str) -> Vec<ChannelInfo> {
+        self.datasets
+            .get(dataset)
+            .map(|m| m.iter().map(|(n, e)| info(n, e)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Series of a channel whose tags contain every pair of `filter`.
+    pub(crate) fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo> {
+        let Some(e) = self.datasets.get(dataset).and_then(|m| m.get(channel)) else {
+            return Vec::new();
+        };
+        e.series
+            .iter()
+            .filter_map(|&id| self.meta(id).map(|m| (id, m)))
+            .filter(|(_, m)| filter.iter().all(|(k, v)| m.tags.get(k) == Some(v)))
+            .map(|(id, m)| SeriesInfo {
+                id,
+                tags: m.tags.clone(),
+            })
+            .collect()
+    }
+
+    /// Validates a batch against the index and itself. Nothing changes.
+    pub(crate) fn plan(&self, batch: Vec<SeriesWrite>) -> Result<Plan, StoreError> {
+        let mut plan = Plan::default();
+        // Channels this batch creates, so two series of a new channel must agree on a type.
+        let mut new_channels: HashMap<(Arc<str>, Arc<str>), ValueType> = HashMap::new();
+        let mut new_series: HashMap<(Arc<str>, Arc<str>, Tags), SeriesId> = HashMap::new();
+        let mut slot_of: HashMap<SeriesId, usize> = HashMap::new();
+        for w in batch {
+            if w.timestamps.len() != w.values.len() {
+                return Err(StoreError::LengthMismatch {
+                    channel: w.channel.to_string(),
+                    timestamps: w.timestamps.len(),
+                    values: w.values.len(),
+                });
+            }
+            let attempted = w.values.value_type();
+            let entry = self
+                .datasets
+                .get(&*w.dataset)
+                .and_then(|m| m.get(&*w.channel));
+            let existing = match entry {
+                Some(e) => Some(e.value_type),
+                None => new_channels
+                    .get(&(w.dataset.clone(), w.channel.clone()))
+                    .copied(),
+            };
+            if let Some(existing) = existing.filter(|&t| t != attempted) {
+                return Err(StoreError::TypeConflict {
+                    dataset: w.dataset.to_string(),
+                    channel: w.channel.to_string(),
+                    existing: existing.name(),
+                    attempted: attempted.name(),
+                });
+            }
+            new_channels
+                .entry((w.dataset.clone(), w.channel.clone()))
+                .or_insert(attempted);
+            plan.points += w.timestamps.len() as u64;
+            let points = Points::normalize(w.timestamps, w.values);
+            let known = entry.and_then(|e| e.by_tags.get(&w.tags).copied());
+            let (id, is_new) = match known {
+                Some(id) => (id, false),
+                None => {
+                    let key = (w.dataset.clone(), w.channel.clone(), w.tags.clone());
+                    let next = SeriesId(self.len() + new_series.len() as u64);
+                    (*new_series.entry(key).or_insert(next), true)
+                }
+            };
+            match slot_of.get(&id) {
+                Some(&i) => {
+                    let s = &mut plan.series[i];
+                    let older = std::mem::replace(&mut s.points, Points::empty(attempted));
+                    s.points = merge_newer(older, points);
+                    if w.unit.is_some() {
+                        s.unit = w.unit;
+                    }
+                }
+                None => {
+                    let meta = match self.meta(id) {
+                        Some(m) => m.clone(),
+                        None => Arc::new(SeriesMeta {
+                            dataset: w.dataset,
+                            channel: w.channel,
+                            tags: w.tags,
+                            value_type: attempted,
+                        }),
+                    };
+                    slot_of.insert(id, plan.series.len());
+                    plan.series.push(PlannedSeries {
+                        id,
+                        is_new,
+                        meta,
+                        unit: w.unit,
+                        points,
+                    });
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Applies a validated plan's metadata: new series, channels and units.
+    pub(crate) fn commit(&mut self, plan: &Plan) {
+        for s in &plan.series {
+            self.register(s.id, &s.meta);
+            if let Some(u) = &s.unit {
+                self.set_unit(&s.meta.dataset, &s.meta.channel, u.clone());
+            }
+        }
+    }
+
+    /// Records a series under `id` (used by commit, catalog load and log replay). Returns
+    /// false if the id is already taken by another series or the type clashes: the caller
+    /// decides whether that is corruption.
+    pub(crate) fn register(&mut self, id: SeriesId, meta: &Arc<SeriesMeta>) -> bool {
+        let Ok(slot) = usize::try_from(id.0) else {
+            return false;
+        };
+        if let Some(Some(existing)) = self.series.get(slot) {
+            return **existing == **meta;
+        }
+        let chans = self.datasets.entry(meta.dataset.clone()).or_default();
+        let entry = chans
+            .entry(meta.channel.clone())
+            .or_insert_with(|| ChannelEntry {
+                value_type: meta.value_type,
+                unit: None,
+                by_tags: HashMap::new(),
+                series: Vec::new(),
+            });
+        if entry.value_type != meta.value_type || entry.by_tags.contains_key(&meta.tags) {
+            return false;
+        }
+        entry.by_tags.insert(meta.tags.clone(), id);
+        entry.series.push(id);
+        if self.series.len() <= slot {
+            self.series.resize(slot + 1, None);
+        }
+        self.series[slot] = Some(meta.clone());
+        true
+    }
+
+    /// Sets a channel's unit (the latest given wins).
+    pub(crate) fn set_unit(&mut self, dataset: &str, channel: &str, unit: Arc<str>) {
+        if let Some(e) = self
+            .datasets
+            .get_mut(dataset)
+            .and_then(|m| m.get_mut(channel))
+        {
+            e.unit = Some(unit);
+        }
+    }
+}
+
+fn info(name: &Arc<str>, e: &ChannelEntry) -> ChannelInfo {
+    ChannelInfo {
+        channel: name.clone(),
+        value_type: e.value_type,
+        unit: e.unit.clone(),
+    }
+}
