@@ -91,7 +91,7 @@ fn print_demo_help(addr: SocketAddr) {
     println!(
         "Demo test stand writing to dataset {ds} (channels chamber.pressure [bar, 1 kHz], \
          chamber.temperature [degC, 100 Hz], valve.state, events; tags stand=A|B).\n\
-         Subscribe: python3 examples/subscribe.py --url ws://{addr}/persistent-compute/ws",
+         Watch it live: cargo run -p sightline-server --example subscribe -- ws://{addr}/persistent-compute/ws",
         ds = sightline_server::demo::DEMO_DATASET
     );
 }
