@@ -157,7 +157,7 @@ impl Plan {
         let read_from = match shape {
             Shape::Raw => from,
             Shape::Bucketed { width } => {
-                bucket_start(bucket_of(from, width), width)
+                bucket_start(bucket_of(from.saturating_sub(1), width), width)
             }
         };
         self.body(ids, source, read_from, end, shape).into_append()

@@ -148,7 +148,7 @@ fn initial() -> impl Strategy<Value = Vec<(usize, i64, u8)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn raw_numeric_appends_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,

@@ -7,10 +7,9 @@
 use crate::app::App;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use sightline_wire::api::Timestamp;
-use sightline_wire::conjure::Double;
 use sightline_wire::storage_writer::{
-    ColumnBatch, ColumnValues, LogPoint, LogValue, WriteColumnBatchesRequest, WriteLogsRequest,
+    DoublePoint, LogPoint, LogValue, PointsExternal, RecordsBatchExternal, StringPoint,
+    WriteBatchesRequestExternal, WriteLogsRequest,
 };
 use sightline_wire::time::{nanos_to_timestamp, NANOS_PER_SECOND};
 use std::collections::BTreeMap;
@@ -40,7 +39,7 @@ pub async fn run(app: Arc<App>) {
             let tags = BTreeMap::from([("stand".to_string(), stand.to_string())]);
             let phase = i as f64 * 0.7;
             batches.push(sampled(
-                "chamber.pressure",
+                ("chamber.pressure", "bar"),
                 &tags,
                 last,
                 now,
@@ -48,7 +47,7 @@ pub async fn run(app: Arc<App>) {
                 |t| 60.0 + 8.0 * (t * 0.5 + phase).sin() + 0.4 * (t * 37.0).sin(),
             ));
             batches.push(sampled(
-                "chamber.temperature",
+                ("chamber.temperature", "°C"),
                 &tags,
                 last,
                 now,
@@ -59,22 +58,25 @@ pub async fn run(app: Arc<App>) {
             // Written on each change and once a second, so every window shows the state.
             if open != valve_open[i] || now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
                 valve_open[i] = open;
-                batches.push(ColumnBatch {
+                let state = if open { "OPEN" } else { "CLOSED" };
+                batches.push(RecordsBatchExternal {
                     channel: "valve.state".to_string(),
                     tags: tags.clone(),
-                    timestamps: vec![nanos_to_timestamp(now)],
-                    values: ColumnValues::Strings(vec![
-                        if open { "OPEN" } else { "CLOSED" }.to_string()
-                    ]),
+                    points: PointsExternal::String(vec![StringPoint {
+                        timestamp: nanos_to_timestamp(now),
+                        value: state.to_string(),
+                    }]),
+                    unit: None,
                 });
             }
         }
-        let request = WriteColumnBatchesRequest {
+        let request = WriteBatchesRequestExternal {
             batches,
             data_source_rid: DEMO_DATASET.to_string(),
+            asynchronous_insert: None,
             session_name: None,
         };
-        post(&router, "/storage/writer/v1/columnar", &request).await;
+        post(&router, "/storage/writer/v1", &request).await;
         if now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
             let logs = WriteLogsRequest {
                 logs: vec![LogPoint {
@@ -100,29 +102,29 @@ pub async fn run(app: Arc<App>) {
     }
 }
 
-/// Points of one channel on the period grid in `(from, to]`.
+/// Points of one (channel, unit) on the period grid in `(from, to]`.
 fn sampled(
-    channel: &str,
+    (channel, unit): (&str, &str),
     tags: &BTreeMap<String, String>,
     from: i64,
     to: i64,
     period: i64,
     f: impl Fn(f64) -> f64,
-) -> ColumnBatch {
+) -> RecordsBatchExternal {
     let first = (from / period + 1) * period;
-    let mut timestamps: Vec<Timestamp> = Vec::new();
-    let mut values = Vec::new();
-    let mut t = first;
-    while t <= to {
-        timestamps.push(nanos_to_timestamp(t));
-        values.push(Double(f(t as f64 / NANOS_PER_SECOND as f64)));
-        t += period;
-    }
-    ColumnBatch {
+    let points = (0..)
+        .map(|i| first + i * period)
+        .take_while(|t| *t <= to)
+        .map(|t| DoublePoint {
+            timestamp: nanos_to_timestamp(t),
+            value: f(t as f64 / NANOS_PER_SECOND as f64),
+        })
+        .collect();
+    RecordsBatchExternal {
         channel: channel.to_string(),
         tags: tags.clone(),
-        timestamps,
-        values: ColumnValues::Doubles(values),
+        points: PointsExternal::Double(points),
+        unit: Some(unit.to_string()),
     }
 }
 

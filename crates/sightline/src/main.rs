@@ -90,7 +90,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn print_demo_help(addr: SocketAddr) {
     println!(
         "Demo test stand writing to dataset {ds} (channels chamber.pressure [bar, 1 kHz], \
-         chamber.temperature [degC, 100 Hz], valve.state, events; tags stand=A|B).\n\
+         chamber.temperature [°C, 100 Hz], valve.state, events; tags stand=A|B).\n\
          Watch it live: cargo run -p sightline-server --example subscribe -- ws://{addr}/persistent-compute/ws",
         ds = sightline_server::demo::DEMO_DATASET
     );

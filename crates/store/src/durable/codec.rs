@@ -84,8 +84,10 @@ fn estimate(plan: &Plan) -> usize {
 }
 
 /// Encodes a plan as a record payload.
-pub(crate) fn encode(plan: &Plan) -> Vec<u8> {
-    let mut b = Vec::with_capacity(estimate(plan));
+/// `reserve` zero bytes come first, for the caller's frame header.
+pub(crate) fn encode(plan: &Plan, reserve: usize) -> Vec<u8> {
+    let mut b = Vec::with_capacity(estimate(plan) + reserve);
+    b.resize(reserve, 0);
     b.put_u8(KIND_BATCH);
     b.put_u32(plan.series.len() as u32);
     for s in &plan.series {
@@ -107,16 +109,7 @@ pub(crate) fn encode(plan: &Plan) -> Vec<u8> {
             Values::Int(v) => v.iter().for_each(|x| b.put_i64(*x)),
             Values::Uint64(v) => v.iter().for_each(|x| b.put_u64(*x)),
             Values::String(v) => v.iter().for_each(|x| b.put_str(x)),
-            Values::Log(v) => {
-                for e in v {
-                    b.put_str(&e.message);
-                    b.put_u32(e.args.len() as u32);
-                    for (k, v) in e.args.iter() {
-                        b.put_str(k);
-                        b.put_str(v);
-                    }
-                }
-            }
+            Values::Log(v) => v.iter().for_each(|e| put_log(&mut b, e)),
         }
     }
     b

@@ -1,0 +1,390 @@
+//! Column encodings of segment blocks, applied before zstd. Each is chosen for telemetry:
+//! regular sampling, slowly changing values, few distinct strings. See `docs/storage.md`
+//! for the measurements behind the choices.
+//!
+//! ```text
+//! timestamps: i64 first | i64 first delta | packed zigzag(delta of delta)
+//! doubles:    u8 codec=0 decimal | u8 exponent e | i64 first | packed zigzag(Δ of v·10^e)
+//!                                | u32 n_exceptions | (u32 index, u64 bits)*
+//!             u8 codec=1 xor     | 8 byte planes of (bits ^ previous bits)
+//! int/uint64: packed zigzag(delta)
+//! strings:    u32 n_dict | str* | packed dictionary index
+//! logs:       (str message | u32 n_args | (str, str)*)*
+//! packed:     u8 width w (0..=8) | n × low w bytes, little-endian
+//! ```
+//!
+//! Every decoder checks bounds and returns [`Malformed`] on damage, never panics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::bytes::{Malformed, Put, Reader};
+use super::codec::{get_log, put_log};
+use crate::api::{LogEntry, Values};
+
+const DEC: u8 = 0;
+const XOR: u8 = 1;
+/// Largest decimal exponent tried: beyond it a value has more digits than a double holds.
+const MAX_EXP: usize = 15;
+/// Exceptions allowed before the decimal codec is abandoned for XOR, as a share of points.
+const MAX_EXCEPTION_SHARE: usize = 16;
+
+const POW10: [f64; MAX_EXP + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Writes `vals` at the narrowest byte width that holds the largest.
+fn pack(out: &mut Vec<u8>, vals: impl Iterator<Item = u64> + Clone) {
+    let max = vals.clone().fold(0u64, |a, b| a | b);
+    let width = (8 - max.leading_zeros() as usize / 8) as u8;
+    out.put_u8(width);
+    for v in vals {
+        out.extend_from_slice(&v.to_le_bytes()[..width as usize]);
+    }
+}
+
+/// Reads `n` packed values, calling `f` on each.
+fn unpack(r: &mut Reader<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<(), Malformed> {
+    let width = r.u8("packed width")? as usize;
+    if width > 8 {
+        return Err(r.err("packed width"));
+    }
+    let bytes = r.take(n.checked_mul(width).ok_or(r.err("packed length"))?, "packed values")?;
+    // One monomorphized loop per width so the compiler can unroll the byte copies.
+    fn run<const W: usize>(bytes: &[u8], n: usize, f: &mut impl FnMut(u64)) {
+        if W == 0 {
+            (0..n).for_each(|_| f(0));
+            return;
+        }
+        for c in bytes.chunks_exact(W) {
+            let mut a = [0u8; 8];
+            a[..W].copy_from_slice(c);
+            f(u64::from_le_bytes(a));
+        }
+    }
+    match width {
+        0 => run::<0>(bytes, n, &mut f),
+        1 => run::<1>(bytes, n, &mut f),
+        2 => run::<2>(bytes, n, &mut f),
+        3 => run::<3>(bytes, n, &mut f),
+        4 => run::<4>(bytes, n, &mut f),
+        5 => run::<5>(bytes, n, &mut f),
+        6 => run::<6>(bytes, n, &mut f),
+        7 => run::<7>(bytes, n, &mut f),
+        _ => run::<8>(bytes, n, &mut f),
+    }
+    Ok(())
+}
+
+/// Encodes sorted timestamps (at least one).
+pub(crate) fn put_timestamps(out: &mut Vec<u8>, ts: &[i64]) {
+    let first = ts.first().copied().unwrap_or(0);
+    let delta = if ts.len() > 1 { ts[1].wrapping_sub(ts[0]) } else { 0 };
+    out.put_i64(first);
+    out.put_i64(delta);
+    let dods = ts.windows(3).map(|w| {
+        let d1 = w[1].wrapping_sub(w[0]);
+        let d2 = w[2].wrapping_sub(w[1]);
+        zigzag(d2.wrapping_sub(d1))
+    });
+    pack(out, dods);
+}
+
+/// Decodes `n` timestamps, appending them to `out`.
+pub(crate) fn get_timestamps(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Malformed> {
+    let first = r.i64("first timestamp")?;
+    let delta = r.i64("first delta")?;
+    out.reserve(n);
+    if n == 0 {
+        return Ok(());
+    }
+    out.push(first);
+    if n == 1 {
+        return Ok(());
+    }
+    let mut t = first.wrapping_add(delta);
+    out.push(t);
+    let mut d = delta;
+    unpack(r, n - 2, |z| {
+        d = d.wrapping_add(unzigzag(z));
+        t = t.wrapping_add(d);
+        out.push(t);
+    })
+}
+
+/// The integer `v` is `n / 10^e` of, if that reconstruction is bit-exact.
+fn decimal(v: f64, e: usize) -> Option<i64> {
+    let s = v * POW10[e];
+    // Past 2^53 integers stop being exact in f64, so round-trips would be luck.
+    if !(s.abs() < 9.0e15) {
+        return None;
+    }
+    let n = s.round() as i64;
+    ((n as f64 / POW10[e]).to_bits() == v.to_bits()).then_some(n)
+}
+
+/// Smallest exponent at which a sample of the block round-trips.
+fn pick_exponent(v: &[f64]) -> Option<usize> {
+    let step = (v.len() / 32).max(1);
+    let sample: Vec<f64> = v.iter().step_by(step).copied().filter(|x| x.is_finite() && *x != 0.0).collect();
+    (0..=MAX_EXP).find(|&e| sample.iter().all(|&x| decimal(x, e).is_some()))
+}
+
+/// Encodes doubles: decimal when the values are short decimals (most sensor data), else XOR.
+pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
+    if let Some(e) = pick_exponent(v) {
+        let mut ints = Vec::with_capacity(v.len());
+        let mut exceptions = Vec::new();
+        let mut prev = 0i64;
+        for (i, &x) in v.iter().enumerate() {
+            match decimal(x, e) {
+                Some(n) => {
+                    ints.push(n);
+                    prev = n;
+                }
+                None => {
+                    // Keep the integer run smooth across the exception.
+                    ints.push(prev);
+                    exceptions.push((i as u32, x.to_bits()));
+                }
+            }
+        }
+        if exceptions.len() * MAX_EXCEPTION_SHARE <= v.len() {
+            out.put_u8(DEC);
+            out.put_u8(e as u8);
+            let first = ints.first().copied().unwrap_or(0);
+            out.put_i64(first);
+            pack(out, ints.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))));
+            out.put_u32(exceptions.len() as u32);
+            for (i, bits) in exceptions {
+                out.put_u32(i);
+                out.put_u64(bits);
+            }
+            return;
+        }
+    }
+    out.put_u8(XOR);
+    let n = v.len();
+    let start = out.len();
+    out.resize(start + 8 * n, 0);
+    let planes = &mut out[start..];
+    let mut prev = 0u64;
+    for (i, x) in v.iter().enumerate() {
+        let bits = x.to_bits();
+        let b = (bits ^ prev).to_le_bytes();
+        prev = bits;
+        for (p, byte) in b.iter().enumerate() {
+            planes[p * n + i] = *byte;
+        }
+    }
+}
+
+/// Decodes `n` doubles, appending them to `out`.
+pub(crate) fn get_doubles(r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> Result<(), Malformed> {
+    out.reserve(n);
+    match r.u8("double codec")? {
+        DEC => {
+            let e = r.u8("decimal exponent")? as usize;
+            let p = *POW10.get(e).ok_or(r.err("decimal exponent"))?;
+            let mut acc = r.i64("first decimal")?;
+            let base = out.len();
+            if n > 0 {
+                out.push(acc as f64 / p);
+                unpack(r, n - 1, |z| {
+                    acc = acc.wrapping_add(unzigzag(z));
+                    out.push(acc as f64 / p);
+                })?;
+            }
+            let k = r.count(12, "exception count")?;
+            for _ in 0..k {
+                let i = r.u32("exception index")? as usize;
+                let bits = r.u64("exception bits")?;
+                let slot = out.get_mut(base + i).filter(|_| i < n).ok_or(r.err("exception index"))?;
+                *slot = f64::from_bits(bits);
+            }
+            Ok(())
+        }
+        XOR => {
+            let planes = r.take(n.checked_mul(8).ok_or(r.err("xor length"))?, "xor planes")?;
+            let mut prev = 0u64;
+            for i in 0..n {
+                let mut b = [0u8; 8];
+                for (p, byte) in b.iter_mut().enumerate() {
+                    *byte = planes[p * n + i];
+                }
+                prev ^= u64::from_le_bytes(b);
+                out.push(f64::from_bits(prev));
+            }
+            Ok(())
+        }
+        _ => Err(r.err("double codec")),
+    }
+}
+
+/// Encodes signed integers as packed zigzag deltas.
+pub(crate) fn put_ints(out: &mut Vec<u8>, v: &[i64]) {
+    out.put_i64(v.first().copied().unwrap_or(0));
+    pack(out, v.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))));
+}
+
+/// Decodes `n` signed integers.
+pub(crate) fn get_ints(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Malformed> {
+    let mut acc = r.i64("first int")?;
+    out.reserve(n);
+    if n == 0 {
+        return Ok(());
+    }
+    out.push(acc);
+    unpack(r, n - 1, |z| {
+        acc = acc.wrapping_add(unzigzag(z));
+        out.push(acc);
+    })
+}
+
+/// Encodes strings as a block dictionary plus packed indexes.
+pub(crate) fn put_strings(out: &mut Vec<u8>, v: &[Arc<str>]) {
+    let mut ids: HashMap<&str, u64> = HashMap::new();
+    let mut dict: Vec<&str> = Vec::new();
+    let idx: Vec<u64> = v
+        .iter()
+        .map(|s| {
+            *ids.entry(s).or_insert_with(|| {
+                dict.push(s);
+                dict.len() as u64 - 1
+            })
+        })
+        .collect();
+    out.put_u32(dict.len() as u32);
+    for s in &dict {
+        out.put_str(s);
+    }
+    pack(out, idx.into_iter());
+}
+
+/// Decodes `n` strings.
+pub(crate) fn get_strings(r: &mut Reader<'_>, n: usize, out: &mut Vec<Arc<str>>) -> Result<(), Malformed> {
+    let k = r.count(4, "dictionary size")?;
+    let dict: Vec<Arc<str>> = (0..k).map(|_| r.arc_str("dictionary entry")).collect::<Result<_, _>>()?;
+    out.reserve(n);
+    let mut bad = false;
+    unpack(r, n, |i| match dict.get(i as usize) {
+        Some(s) => out.push(s.clone()),
+        None => bad = true,
+    })?;
+    if bad {
+        return Err(r.err("dictionary index"));
+    }
+    Ok(())
+}
+
+/// Encodes log entries.
+pub(crate) fn put_logs(out: &mut Vec<u8>, v: &[LogEntry]) {
+    v.iter().for_each(|e| put_log(out, e));
+}
+
+/// Decodes `n` log entries.
+pub(crate) fn get_logs(r: &mut Reader<'_>, n: usize, out: &mut Vec<LogEntry>) -> Result<(), Malformed> {
+    out.reserve(n);
+    for _ in 0..n {
+        out.push(get_log(r)?);
+    }
+    Ok(())
+}
+
+/// Encodes a value column's range.
+pub(crate) fn put_values(out: &mut Vec<u8>, v: &Values, r: std::ops::Range<usize>) {
+    match v {
+        Values::Double(v) => put_doubles(out, &v[r]),
+        Values::Int(v) => put_ints(out, &v[r]),
+        Values::Uint64(v) => {
+            let as_int: Vec<i64> = v[r].iter().map(|&x| x as i64).collect();
+            put_ints(out, &as_int);
+        }
+        Values::String(v) => put_strings(out, &v[r]),
+        Values::Log(v) => put_logs(out, &v[r]),
+    }
+}
+
+/// Decodes `n` values, appending to a column of the right type.
+pub(crate) fn get_values(r: &mut Reader<'_>, n: usize, out: &mut Values) -> Result<(), Malformed> {
+    match out {
+        Values::Double(v) => get_doubles(r, n, v),
+        Values::Int(v) => get_ints(r, n, v),
+        Values::Uint64(v) => {
+            let mut tmp = Vec::with_capacity(n);
+            get_ints(r, n, &mut tmp)?;
+            v.extend(tmp.into_iter().map(|x| x as u64));
+            Ok(())
+        }
+        Values::String(v) => get_strings(r, n, v),
+        Values::Log(v) => get_logs(r, n, v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip_doubles(v: &[f64]) -> Vec<f64> {
+        let mut b = Vec::new();
+        put_doubles(&mut b, v);
+        let mut out = Vec::new();
+        let mut r = Reader::new(&b);
+        get_doubles(&mut r, v.len(), &mut out).unwrap();
+        assert_eq!(r.remaining(), 0);
+        out
+    }
+
+    #[test]
+    fn doubles_round_trip_bit_exact() {
+        let cases: Vec<Vec<f64>> = vec![
+            vec![],
+            vec![1.5],
+            vec![20.001, 20.002, 19.999, -0.0, f64::NAN, f64::INFINITY, 1e300, 0.1 + 0.2],
+            (0..1000).map(|i| (i as f64 * 0.01).sin()).collect(),
+            (0..1000).map(|i| ((i as f64 * 0.01).sin() * 1000.0).round() / 1000.0).collect(),
+        ];
+        for c in cases {
+            let got = roundtrip_doubles(&c);
+            let a: Vec<u64> = c.iter().map(|x| x.to_bits()).collect();
+            let b: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn timestamps_and_ints_round_trip() {
+        for ts in [vec![], vec![5], vec![i64::MIN, 0, i64::MAX], vec![1, 2, 3, 5, 8, 13, 1 << 40]] {
+            let mut b = Vec::new();
+            put_timestamps(&mut b, &ts);
+            let mut out = Vec::new();
+            get_timestamps(&mut Reader::new(&b), ts.len(), &mut out).unwrap();
+            assert_eq!(out, ts);
+            let mut b = Vec::new();
+            put_ints(&mut b, &ts);
+            let mut out = Vec::new();
+            get_ints(&mut Reader::new(&b), ts.len(), &mut out).unwrap();
+            assert_eq!(out, ts);
+        }
+    }
+
+    #[test]
+    fn damaged_input_is_an_error() {
+        let mut b = Vec::new();
+        put_doubles(&mut b, &[1.0, 2.0, 3.0]);
+        for cut in 0..b.len() {
+            let mut out = Vec::new();
+            assert!(get_doubles(&mut Reader::new(&b[..cut]), 3, &mut out).is_err());
+        }
+        let mut out = Vec::new();
+        assert!(get_strings(&mut Reader::new(&[1, 0, 0, 0, 1, 0, 0, 0, b'a', 1, 7]), 1, &mut out).is_err());
+    }
+}

@@ -1,0 +1,224 @@
+//! Background upkeep of the segment set: flushing a frozen head into segments (then trimming
+//! the log), compacting partitions whose segments overlap, and dropping expired segments.
+//! All of it runs under [`Inner::maint`], so the segment list has one writer at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::sync::Arc;
+
+use super::segment::{Segment, SegmentError, SegmentWriter};
+use super::{catalog, wal, Inner, Maint};
+use crate::api::{SeriesId, StoreError};
+use crate::head::Head;
+use crate::points::{merge_newer, Points};
+
+/// Segments a partition may collect from in-order flushes before they are merged anyway
+/// (non-overlapping segments cost reads nothing extra, but each is a file and an index).
+const MAX_SEGMENTS_PER_PARTITION: usize = 16;
+
+impl From<SegmentError> for StoreError {
+    fn from(e: SegmentError) -> Self {
+        match e {
+            SegmentError::Io(e) => StoreError::Io(e),
+            other => StoreError::Corrupt {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl Inner {
+    /// Partition number of a timestamp.
+    pub(crate) fn partition_of(&self, t: i64) -> i64 {
+        t.div_euclid(self.partition_width())
+    }
+
+    fn partition_width(&self) -> i64 {
+        i64::try_from(self.config.partition.as_nanos()).unwrap_or(i64::MAX).max(1)
+    }
+
+    /// Flushes a frozen head if there is one; in the background also compacts and expires.
+    pub(crate) fn maintain(&self, background: bool) -> Result<(), StoreError> {
+        let mut m = self.maint.lock();
+        self.flush_frozen(&mut m)?;
+        if background {
+            self.compact(&mut m, MAX_SEGMENTS_PER_PARTITION)?;
+            self.retention(&mut m)?;
+        }
+        Ok(())
+    }
+
+    fn flush_frozen(&self, m: &mut Maint) -> Result<(), StoreError> {
+        let v = self.current();
+        let Some(frozen) = v.frozen.clone() else {
+            return Ok(());
+        };
+        let seq = m.next_seq;
+        let segs = self.write_head(&frozen, seq)?;
+        m.next_seq += 1;
+        let body = catalog::encode(&self.index.read(), m.next_seq);
+        catalog::store(&self.dir, &body)?;
+        wal::sync_dir(&self.seg_dir)?;
+        {
+            let mut w = self.version.write();
+            let mut next = (**w).clone();
+            next.frozen = None;
+            next.segments.extend(segs.iter().cloned());
+            next.segments.sort_by_key(|s| s.max_seq);
+            *w = Arc::new(next);
+        }
+        {
+            let mut ing = self.ingest.lock();
+            if let Some(upto) = ing.frozen_wal.take() {
+                ing.wal.trim(upto)?;
+            }
+        }
+        let _s = self.signal.lock();
+        self.flushed.notify_all();
+        tracing::debug!(seq, segments = segs.len(), points = frozen.points(), "flushed head");
+        Ok(())
+    }
+
+    /// Writes every series of a head, one segment file per time partition it touches.
+    fn write_head(&self, head: &Head, seq: u64) -> Result<Vec<Arc<Segment>>, StoreError> {
+        let all = head.all();
+        let guards: Vec<_> = all.iter().map(|(_, s)| s.read()).collect();
+        let index = self.index.read();
+        let mut metas = Vec::with_capacity(all.len());
+        for (id, _) in &all {
+            let meta = index.meta(*id).cloned().ok_or_else(|| StoreError::Corrupt {
+                detail: format!("head holds series {} the index does not know", id.0),
+            })?;
+            let unit = index.channel(&meta.dataset, &meta.channel).and_then(|c| c.unit);
+            metas.push((meta, unit));
+        }
+        drop(index);
+        let mut parts: BTreeMap<i64, Vec<(usize, std::ops::Range<usize>)>> = BTreeMap::new();
+        let w = self.partition_width();
+        for (si, g) in guards.iter().enumerate() {
+            let ts = &g.points.ts;
+            let mut i = 0;
+            while i < ts.len() {
+                let p = self.partition_of(ts[i]);
+                let end = match p.checked_add(1).and_then(|q| q.checked_mul(w)) {
+                    Some(limit) => i + ts[i..].partition_point(|&t| t < limit),
+                    None => ts.len(),
+                };
+                parts.entry(p).or_default().push((si, i..end));
+                i = end;
+            }
+        }
+        let mut out = Vec::with_capacity(parts.len());
+        for (p, entries) in parts {
+            let mut wr = SegmentWriter::create(&self.seg_dir, p, seq, seq)?;
+            for (si, r) in entries {
+                let (meta, unit) = &metas[si];
+                wr.series(all[si].0, meta, unit.clone(), &guards[si].points, r)?;
+            }
+            out.push(Arc::new(wr.finish()?));
+        }
+        Ok(out)
+    }
+
+    /// Merges the segments of every partition that has overlapping segments or at least
+    /// `min_count` of them. Returns how many partitions were rewritten.
+    pub(crate) fn compact(&self, _m: &mut Maint, min_count: usize) -> Result<usize, StoreError> {
+        let v = self.current();
+        let mut by_part: BTreeMap<i64, Vec<Arc<Segment>>> = BTreeMap::new();
+        for s in &v.segments {
+            by_part.entry(s.partition).or_default().push(s.clone());
+        }
+        let mut done = 0;
+        for (p, segs) in by_part {
+            if segs.len() < 2 {
+                continue;
+            }
+            let overlap = segs
+                .iter()
+                .enumerate()
+                .any(|(i, a)| segs[i + 1..].iter().any(|b| a.min_ts <= b.max_ts && b.min_ts <= a.max_ts));
+            if !overlap && segs.len() < min_count {
+                continue;
+            }
+            self.compact_partition(p, &segs)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Rewrites `segs` (one partition, oldest first) as one segment; newer points win.
+    fn compact_partition(&self, p: i64, segs: &[Arc<Segment>]) -> Result<(), StoreError> {
+        let min_seq = segs.iter().map(|s| s.min_seq).min().unwrap_or(0);
+        let max_seq = segs.iter().map(|s| s.max_seq).max().unwrap_or(0);
+        let ids: BTreeSet<SeriesId> = segs.iter().flat_map(|s| s.series.keys().copied()).collect();
+        let mut wr = SegmentWriter::create(&self.seg_dir, p, min_seq, max_seq)?;
+        for id in ids {
+            let mut acc: Option<Points> = None;
+            let mut meta = None;
+            for s in segs {
+                if let Some(pts) = s.read_series(id)? {
+                    acc = Some(match acc {
+                        Some(old) => merge_newer(old, pts),
+                        None => pts,
+                    });
+                    meta = s.series.get(&id).map(|b| b.meta.clone());
+                }
+            }
+            if let (Some(pts), Some(meta)) = (acc, meta) {
+                let unit = self.index.read().channel(&meta.dataset, &meta.channel).and_then(|c| c.unit);
+                wr.series(id, &meta, unit, &pts, 0..pts.len())?;
+            }
+        }
+        let merged = Arc::new(wr.finish()?);
+        wal::sync_dir(&self.seg_dir)?;
+        self.replace_segments(segs, Some(merged));
+        tracing::debug!(partition = p, inputs = segs.len(), "compacted partition");
+        Ok(())
+    }
+
+    /// Swaps `old` for `new` in the published version, then deletes the old files (readers
+    /// holding them keep reading through their open handles).
+    fn replace_segments(&self, old: &[Arc<Segment>], new: Option<Arc<Segment>>) {
+        {
+            let mut w = self.version.write();
+            let mut next = (**w).clone();
+            next.segments.retain(|s| !old.iter().any(|o| Arc::ptr_eq(o, s)));
+            next.segments.extend(new);
+            next.segments.sort_by_key(|s| s.max_seq);
+            *w = Arc::new(next);
+        }
+        for s in old {
+            if let Err(e) = fs::remove_file(&s.path) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(file = %s.path.display(), error = %e, "could not delete a replaced segment");
+                }
+            }
+        }
+        if let Err(e) = wal::sync_dir(&self.seg_dir) {
+            tracing::warn!(error = %e, "could not sync the segment directory");
+        }
+    }
+
+    /// Deletes segments whose newest point is older than the retention.
+    pub(crate) fn retention(&self, _m: &mut Maint) -> Result<usize, StoreError> {
+        let Some(keep) = self.config.retention else {
+            return Ok(0);
+        };
+        let keep = i64::try_from(keep.as_nanos()).unwrap_or(i64::MAX);
+        let cutoff = self.config.clock.now_ns().saturating_sub(keep);
+        let expired: Vec<Arc<Segment>> = self
+            .current()
+            .segments
+            .iter()
+            .filter(|s| s.max_ts < cutoff)
+            .cloned()
+            .collect();
+        if !expired.is_empty() {
+            let bytes: u64 = expired.iter().map(|s| s.bytes).sum();
+            self.replace_segments(&expired, None);
+            tracing::info!(segments = expired.len(), bytes, "retention dropped expired segments");
+        }
+        Ok(expired.len())
+    }
+}

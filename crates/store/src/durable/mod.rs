@@ -1,0 +1,482 @@
+//! [`DurableStore`]: the [`Store`] contract on disk. A write is logged (and synced per the
+//! [`FsyncPolicy`]) before it is acknowledged, kept in an in-memory head, and flushed with
+//! the rest of the head to compressed, time-partitioned segment files once the head is full.
+//!
+//! ```text
+//!  write ─► plan (validate) ─► WAL append ─► index commit ─► head apply ─► [sync] ─► ack
+//!                                                               │ full
+//!                                                               ▼
+//!  reads ◄── merge (newest wins) ◄── active head ◄── frozen head ──flush──► segments/
+//!                                                                  (then WAL trimmed)
+//! ```
+//!
+//! Owns the data directory and everything in it. Knows nothing of HTTP or compute; the
+//! clock comes in through [`StoreConfig::clock`].
+
+mod bytes;
+mod catalog;
+mod codec;
+mod config;
+mod encoding;
+mod maintain;
+mod read;
+mod recover;
+mod segment;
+mod sync;
+mod wal;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use tokio::sync::broadcast;
+
+pub use config::{
+    parse_duration, Clock, FsyncPolicy, OpenError, ParseDurationError, ParseFsyncError,
+    RecoveryReport, StoreConfig, SystemClock,
+};
+
+use crate::api::{
+    Change, ChannelInfo, LogEntry, SeriesId, SeriesInfo, SeriesWrite, Store, StoreError, Tags,
+    WriteReceipt,
+};
+use crate::head::Head;
+use crate::index::Index;
+use crate::memory::FEED_CAPACITY;
+use crate::points::{move_logs, move_numeric, move_strings};
+use segment::Segment;
+use sync::Syncer;
+use wal::WalWriter;
+
+/// How long a writer waits for a full head to be flushed before giving up.
+const BACKPRESSURE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the background thread looks at retention and retries failed flushes.
+const TICK: Duration = Duration::from_secs(5);
+
+/// What reads see: immutable once published, swapped whole.
+#[derive(Debug, Clone)]
+pub(crate) struct Version {
+    /// Takes writes.
+    active: Arc<Head>,
+    /// Full head being written to segments; still read until they are installed.
+    frozen: Option<Arc<Head>>,
+    /// Sorted by `max_seq`, oldest first: later entries win on equal timestamps.
+    segments: Vec<Arc<Segment>>,
+}
+
+#[derive(Debug)]
+struct Ingest {
+    wal: WalWriter,
+    /// Last WAL file whose records are all in the frozen head (deleted after its flush).
+    frozen_wal: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Signal {
+    /// A frozen head waits to be flushed.
+    pending: bool,
+    /// Background threads should exit.
+    stop: bool,
+}
+
+#[derive(Debug)]
+struct Maint {
+    /// Sequence number of the next flush.
+    next_seq: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    config: StoreConfig,
+    dir: PathBuf,
+    wal_dir: PathBuf,
+    seg_dir: PathBuf,
+    index: RwLock<Index>,
+    version: RwLock<Arc<Version>>,
+    /// Serializes writers: log order is apply order, so replay reproduces which of two
+    /// writes to one timestamp won.
+    ingest: Mutex<Ingest>,
+    syncer: Syncer,
+    feed: broadcast::Sender<Arc<Vec<Change>>>,
+    closed: AtomicBool,
+    /// Serializes flush, compaction and retention (the only changes to the segment list).
+    maint: Mutex<Maint>,
+    signal: Mutex<Signal>,
+    wake: Condvar,
+    flushed: Condvar,
+    ingested: AtomicU64,
+    recovery: RecoveryReport,
+}
+
+/// A crash-safe store in a data directory. See the module docs and `docs/storage.md`.
+#[derive(Debug)]
+pub struct DurableStore {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl DurableStore {
+    /// Opens (or creates) the store in `config.data_dir`, recovering from the log. Refuses
+    /// to start on corruption unless `config.repair` is set.
+    pub fn open(config: StoreConfig) -> Result<DurableStore, OpenError> {
+        let dir = config.data_dir.clone();
+        let wal_dir = dir.join("wal");
+        let seg_dir = dir.join("segments");
+        for d in [&dir, &wal_dir, &seg_dir] {
+            std::fs::create_dir_all(d).map_err(io_at(d))?;
+        }
+        let rec = recover::recover(&config, &dir, &wal_dir, &seg_dir)?;
+        let wal = WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
+        let syncer = Syncer::new(wal.file(), 0);
+        let inner = Arc::new(Inner {
+            dir,
+            wal_dir,
+            seg_dir,
+            index: RwLock::new(rec.index),
+            version: RwLock::new(Arc::new(Version {
+                active: Arc::new(rec.head),
+                frozen: None,
+                segments: rec.segments,
+            })),
+            ingest: Mutex::new(Ingest {
+                wal,
+                frozen_wal: None,
+            }),
+            syncer,
+            feed: broadcast::channel(FEED_CAPACITY).0,
+            closed: AtomicBool::new(false),
+            maint: Mutex::new(Maint {
+                next_seq: rec.next_seq,
+            }),
+            signal: Mutex::new(Signal::default()),
+            wake: Condvar::new(),
+            flushed: Condvar::new(),
+            ingested: AtomicU64::new(0),
+            recovery: rec.report,
+            config,
+        });
+        let store = DurableStore {
+            threads: Mutex::new(Vec::new()),
+            inner: inner.clone(),
+        };
+        // A repaired log must not be read again: flush what was salvaged so the damaged
+        // files are trimmed. A replayed head over the limit is flushed too.
+        let r = &inner.recovery;
+        if r.records_dropped > 0 || inner.current().active.bytes() >= inner.config.head_limit_bytes {
+            store.flush().map_err(|e| OpenError::Io {
+                path: inner.dir.clone(),
+                source: io::Error::other(e.to_string()),
+            })?;
+        }
+        store.spawn_threads();
+        Ok(store)
+    }
+
+    fn spawn_threads(&self) {
+        let mut threads = self.threads.lock();
+        let inner = self.inner.clone();
+        threads.push(std::thread::spawn(move || inner.background()));
+        if let FsyncPolicy::Interval(every) = self.inner.config.fsync {
+            let inner = self.inner.clone();
+            threads.push(std::thread::spawn(move || inner.interval_sync(every)));
+        }
+    }
+
+    /// What recovery found when the store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Writes the head to segments now and trims the log.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        // A head frozen earlier goes first, so the freeze below can happen.
+        self.inner.maintain(false)?;
+        self.inner.freeze()?;
+        self.inner.maintain(false)
+    }
+
+    /// Merges the segments of each partition that holds more than one into one, so late
+    /// points written into flushed ranges stop costing a merge on every read.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let mut m = self.inner.maint.lock();
+        self.inner.compact(&mut m, 2).map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Deletes segments older than the retention now (also done in the background).
+    pub fn apply_retention(&self) -> Result<(), StoreError> {
+        let mut m = self.inner.maint.lock();
+        self.inner.retention(&mut m).map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn stop_threads(&self) {
+        self.inner.signal.lock().stop = true;
+        self.inner.wake.notify_all();
+        for t in self.threads.lock().drain(..) {
+            if t.join().is_err() {
+                tracing::error!("a store background thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for DurableStore {
+    /// Stops background work and syncs the log; does not flush (that is [`Store::close`]),
+    /// so dropping behaves like a clean crash: the next open replays the log.
+    fn drop(&mut self) {
+        self.stop_threads();
+        if let Err(e) = self.inner.syncer.sync_all() {
+            tracing::error!(error = %e, "final log sync failed");
+        }
+    }
+}
+
+impl Inner {
+    fn current(&self) -> Arc<Version> {
+        self.version.read().clone()
+    }
+
+    /// Waits while the active head is full and the previous one is still being flushed.
+    fn wait_for_room(&self) -> Result<(), StoreError> {
+        let deadline = Instant::now() + BACKPRESSURE_TIMEOUT;
+        loop {
+            let v = self.current();
+            if v.frozen.is_none() || v.active.bytes() < self.config.head_limit_bytes {
+                return Ok(());
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(StoreError::Closed);
+            }
+            if Instant::now() > deadline {
+                return Err(StoreError::Io(io::Error::other(
+                    "the store's head is full and the previous flush has not finished",
+                )));
+            }
+            let mut s = self.signal.lock();
+            self.flushed.wait_for(&mut s, Duration::from_millis(50));
+        }
+    }
+
+    fn write(&self, batch: Vec<SeriesWrite>) -> Result<WriteReceipt, StoreError> {
+        self.wait_for_room()?;
+        let (changes, points, lsn) = {
+            let mut ing = self.ingest.lock();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(StoreError::Closed);
+            }
+            if let Some(e) = self.syncer.failed() {
+                return Err(StoreError::Io(e));
+            }
+            let plan = self.index.read().plan(batch)?;
+            let mut frame = codec::encode(&plan, wal::HEADER);
+            if frame.len() - wal::HEADER > wal::MAX_PAYLOAD {
+                return Err(StoreError::Io(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "write batch exceeds 1 GiB encoded",
+                )));
+            }
+            wal::seal(&mut frame);
+            let lsn = ing.wal.append(&frame)?;
+            self.syncer.set_written(lsn);
+            self.index.write().commit(&plan);
+            let active = self.current().active.clone();
+            let points = plan.points;
+            let changes = active.apply(plan);
+            self.ingested.fetch_add(points, Ordering::Relaxed);
+            if active.bytes() >= self.config.head_limit_bytes {
+                if let Err(e) = self.freeze_locked(&mut ing) {
+                    // The write itself is logged; flushing is retried on the next write.
+                    tracing::error!(error = %e, "could not rotate the log to flush the head");
+                }
+            }
+            (changes, points, lsn)
+        };
+        if self.config.fsync == FsyncPolicy::Always {
+            self.syncer.wait(lsn)?;
+        }
+        if !changes.is_empty() {
+            let _ = self.feed.send(Arc::new(changes));
+        }
+        Ok(WriteReceipt { points })
+    }
+
+    fn freeze(&self) -> Result<(), StoreError> {
+        let mut ing = self.ingest.lock();
+        self.freeze_locked(&mut ing)?;
+        Ok(())
+    }
+
+    /// Turns the active head into the frozen one (if there is room) and starts a new log
+    /// file, so the frozen head's records are exactly the files before it.
+    fn freeze_locked(&self, ing: &mut Ingest) -> io::Result<()> {
+        let v = self.current();
+        if v.frozen.is_some() || v.active.points() == 0 {
+            return Ok(());
+        }
+        self.syncer.sync_all()?;
+        let old = ing.wal.rotate()?;
+        self.syncer.switch_file(ing.wal.file());
+        ing.frozen_wal = Some(old);
+        {
+            let mut w = self.version.write();
+            let mut next = (**w).clone();
+            next.frozen = Some(next.active.clone());
+            next.active = Arc::new(Head::default());
+            *w = Arc::new(next);
+        }
+        self.signal.lock().pending = true;
+        self.wake.notify_all();
+        Ok(())
+    }
+
+    /// The background thread: flushes frozen heads, compacts, applies retention.
+    fn background(self: Arc<Self>) {
+        loop {
+            let stop = {
+                let mut s = self.signal.lock();
+                if !s.pending && !s.stop {
+                    self.wake.wait_for(&mut s, TICK);
+                }
+                s.pending = false;
+                s.stop
+            };
+            if stop {
+                return;
+            }
+            if let Err(e) = self.maintain(true) {
+                tracing::error!(error = %e, "store maintenance failed; retrying");
+            }
+        }
+    }
+
+    fn interval_sync(self: Arc<Self>, every: Duration) {
+        loop {
+            {
+                let mut s = self.signal.lock();
+                if !s.stop {
+                    self.wake.wait_for(&mut s, every);
+                }
+                if s.stop {
+                    return;
+                }
+            }
+            if let Err(e) = self.syncer.sync_all() {
+                tracing::error!(error = %e, "interval log sync failed");
+            }
+        }
+    }
+
+    fn disk_bytes(&self, v: &Version) -> u64 {
+        let segs: u64 = v.segments.iter().map(|s| s.bytes).sum();
+        let cat = std::fs::metadata(self.dir.join(catalog::FILE)).map_or(0, |m| m.len());
+        segs + self.ingest.lock().wal.bytes() + cat
+    }
+}
+
+impl Store for DurableStore {
+    fn write(&self, batch: Vec<SeriesWrite>) -> Result<WriteReceipt, StoreError> {
+        self.inner.write(batch)
+    }
+
+    fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelInfo> {
+        self.inner.index.read().channel(dataset, channel)
+    }
+
+    fn channels(&self, dataset: &str) -> Vec<ChannelInfo> {
+        self.inner.index.read().channels(dataset)
+    }
+
+    fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo> {
+        self.inner.index.read().series(dataset, channel, filter)
+    }
+
+    fn read_numeric(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<f64>) {
+        if let Some(p) = self.inner.collect(id, start, end) {
+            move_numeric(p, ts, values);
+        }
+    }
+
+    fn read_strings(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<Arc<str>>) {
+        if let Some(p) = self.inner.collect(id, start, end) {
+            move_strings(p, ts, values);
+        }
+    }
+
+    fn read_logs(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<LogEntry>) {
+        if let Some(p) = self.inner.collect(id, start, end) {
+            move_logs(p, ts, values);
+        }
+    }
+
+    fn nth_before(&self, id: SeriesId, t: i64, n: usize) -> Option<i64> {
+        self.inner.nth_before(id, t, n)
+    }
+
+    fn count(&self, id: SeriesId, start: i64, end: i64) -> u64 {
+        self.inner.count(id, start, end)
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {
+        self.inner.feed.subscribe()
+    }
+
+    fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let i = &self.inner;
+        let v = i.current();
+        let heads = [Some(&v.active), v.frozen.as_ref()];
+        let head_points: u64 = heads.iter().flatten().map(|h| h.points()).sum();
+        let head_bytes: u64 = heads.iter().flatten().map(|h| h.bytes()).sum();
+        let seg_points: u64 = v.segments.iter().map(|s| s.points).sum();
+        let r = &i.recovery;
+        vec![
+            ("store_points_ingested_total", i.ingested.load(Ordering::Relaxed) as f64),
+            ("store_series", i.index.read().len() as f64),
+            ("store_segments", v.segments.len() as f64),
+            ("store_segment_points", seg_points as f64),
+            ("store_disk_bytes", i.disk_bytes(&v) as f64),
+            ("store_head_points", head_points as f64),
+            ("store_head_bytes", head_bytes as f64),
+            ("store_wal_bytes", i.ingest.lock().wal.bytes() as f64),
+            ("store_recovery_replayed_records", r.records_replayed as f64),
+            ("store_recovery_truncated_bytes", r.bytes_truncated as f64),
+            ("store_recovery_dropped_records", r.records_dropped as f64),
+        ]
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        {
+            let _ing = self.inner.ingest.lock();
+            if self.inner.closed.swap(true, Ordering::AcqRel) {
+                return Ok(());
+            }
+        }
+        self.stop_threads();
+        // Writes are refused from here on; flush what the heads hold.
+        self.inner.maintain(false)?;
+        {
+            let mut ing = self.inner.ingest.lock();
+            self.inner.freeze_locked(&mut ing)?;
+        }
+        self.inner.maintain(false)?;
+        self.inner.syncer.sync_all()?;
+        tracing::info!(dir = %self.inner.dir.display(), "store closed");
+        Ok(())
+    }
+}
