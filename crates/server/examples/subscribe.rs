@@ -40,7 +40,9 @@ async fn main() -> anyhow::Result<()> {
     socket.send(Message::Text(SUBSCRIBE.into())).await?;
     let mut updates = 0;
     while let Some(frame) = socket.next().await {
-        let Message::Text(text) = frame? else { continue };
+        let Message::Text(text) = frame? else {
+            continue;
+        };
         let message: ServerMessage = sightline_wire::from_json(&text)?;
         match message {
             ServerMessage::SubscriptionCreation(c) => println!("created: {:?}", c.creation),

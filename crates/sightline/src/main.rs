@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Runs the server.
     Serve(ServeArgs),
+    /// Runs the load harness against a started (or given) server and prints its figures.
+    Bench(sightline_loadgen::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),
     }
 }
 

@@ -37,8 +37,6 @@ struct ChannelEntry {
 pub(crate) struct PlannedSeries {
     /// Existing or newly assigned id.
     pub(crate) id: SeriesId,
-    /// Whether the commit creates the series.
-    pub(crate) is_new: bool,
     /// The series' identity (kept so the WAL can recreate the series on replay).
     pub(crate) meta: Arc<SeriesMeta>,
     /// The unit this batch gives, if any.
@@ -163,12 +161,12 @@ impl Index {
             plan.points += w.timestamps.len() as u64;
             let points = Points::normalize(w.timestamps, w.values);
             let known = entry.and_then(|e| e.by_tags.get(&w.tags).copied());
-            let (id, is_new) = match known {
-                Some(id) => (id, false),
+            let id = match known {
+                Some(id) => id,
                 None => {
                     let key = (w.dataset.clone(), w.channel.clone(), w.tags.clone());
                     let next = SeriesId(self.len() + new_series.len() as u64);
-                    (*new_series.entry(key).or_insert(next), true)
+                    *new_series.entry(key).or_insert(next)
                 }
             };
             match slot_of.get(&id) {
@@ -193,7 +191,6 @@ impl Index {
                     slot_of.insert(id, plan.series.len());
                     plan.series.push(PlannedSeries {
                         id,
-                        is_new,
                         meta,
                         unit: w.unit,
                         points,

@@ -9,10 +9,15 @@
 //! nanoseconds since the Unix epoch; the caller validates their range.
 
 mod api;
+mod durable;
 mod head;
 mod index;
 mod memory;
 mod points;
 
 pub use api::*;
+pub use durable::{
+    parse_duration, Clock, DurableStore, FsyncPolicy, OpenError, ParseDurationError,
+    ParseFsyncError, RecoveryReport, StoreConfig, SystemClock,
+};
 pub use memory::MemoryStore;

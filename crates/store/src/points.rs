@@ -355,6 +355,7 @@ pub(crate) fn move_logs(p: Points, ts: &mut Vec<i64>, out: &mut Vec<LogEntry>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

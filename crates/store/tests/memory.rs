@@ -1,5 +1,7 @@
 //! The in-memory engine against the store contract and the naive model.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::model::Model;

@@ -21,6 +21,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+/// How often an idle subscription re-checks its window without a write.
+const IDLE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+/// `update` argument meaning "nothing was written; only time moved".
+const NO_CHANGE: i64 = i64::MAX;
+
 /// Handle to a running subscription task.
 pub(crate) struct Running {
     task: JoinHandle<()>,
@@ -79,7 +84,12 @@ impl Task {
         let mut last_sent = Instant::now();
         loop {
             if !first {
-                self.signal.wait().await;
+                // Wake on a change, or on the tick that lets future-dated points enter the
+                // window and lets Auto mode fall back to raw as old points leave it.
+                tokio::select! {
+                    _ = self.signal.wait() => {}
+                    _ = tokio::time::sleep(IDLE_TICK) => {}
+                }
                 tokio::time::sleep_until(last_sent + self.min_delay).await;
             }
             // Wait for queue space before taking the changes, so everything that arrives
@@ -92,7 +102,7 @@ impl Task {
             let earliest = match (first, changed) {
                 (true, _) => None,
                 (false, Some(t)) => Some(t),
-                (false, None) => continue,
+                (false, None) => Some(NO_CHANGE),
             };
             first = false;
             match self.evaluate(live, earliest).await {
@@ -121,13 +131,14 @@ impl Task {
             let now = app.clock.now_nanos();
             let outcome = match earliest {
                 None => live.full(&source, now).map(full),
+                // Whole windows only, and data did change: no need to diff first.
+                Some(t) if !appends && t != NO_CHANGE => live.full(&source, now).map(full),
                 Some(t) => match live.update(&source, t, now) {
                     Ok(LiveUpdate::Unchanged) => Ok(Outcome::Nothing),
                     Ok(LiveUpdate::Full(result)) => Ok(full(result)),
                     Ok(LiveUpdate::Append(append)) if appends => {
                         Ok(Outcome::Send(SubscriptionUpdate::Append(append)))
                     }
-                    // The client wants whole windows: the change is real, send all of it.
                     Ok(LiveUpdate::Append(_)) => live.full(&source, now).map(full),
                     Err(e) => Err(e),
                 },

@@ -93,7 +93,11 @@ impl<'a> Reader<'a> {
 
     /// A count of items that each take at least `min_item` bytes: checked against what is
     /// left, so a corrupt count cannot make a caller allocate gigabytes.
-    pub(crate) fn count(&mut self, min_item: usize, what: &'static str) -> Result<usize, Malformed> {
+    pub(crate) fn count(
+        &mut self,
+        min_item: usize,
+        what: &'static str,
+    ) -> Result<usize, Malformed> {
         let n = self.u32(what)? as usize;
         if n.saturating_mul(min_item.max(1)) > self.remaining() && min_item > 0 {
             return Err(self.err(what));

@@ -84,12 +84,18 @@ pub(crate) fn read(dir: &Path) -> io::Result<Option<Result<Catalog, Malformed>>>
 fn parse(bytes: &[u8]) -> Result<Catalog, Malformed> {
     let mut r = Reader::new(bytes);
     if r.take(8, "catalog magic")? != MAGIC {
-        return Err(Malformed { at: 0, what: "catalog magic" });
+        return Err(Malformed {
+            at: 0,
+            what: "catalog magic",
+        });
     }
     let crc = r.u32("catalog crc")?;
     let body = r.take(r.remaining(), "catalog body")?;
     if crc32fast::hash(body) != crc {
-        return Err(Malformed { at: 8, what: "catalog checksum" });
+        return Err(Malformed {
+            at: 8,
+            what: "catalog checksum",
+        });
     }
     let mut r = Reader::new(body);
     let next_seq = r.u64("next seq")?;
@@ -107,7 +113,11 @@ fn parse(bytes: &[u8]) -> Result<Catalog, Malformed> {
     let k = r.count(12, "unit count")?;
     let mut units = Vec::with_capacity(k);
     for _ in 0..k {
-        units.push((r.arc_str("dataset")?, r.arc_str("channel")?, r.arc_str("unit")?));
+        units.push((
+            r.arc_str("dataset")?,
+            r.arc_str("channel")?,
+            r.arc_str("unit")?,
+        ));
     }
     Ok(Catalog {
         next_seq,

@@ -115,11 +115,14 @@ pub(crate) fn encode(plan: &Plan, reserve: usize) -> Vec<u8> {
     b
 }
 
-/// Decodes a record payload back into a plan (`is_new` is decided by the replayer).
+/// Decodes a record payload back into a plan.
 pub(crate) fn decode(payload: &[u8]) -> Result<Plan, Malformed> {
     let mut r = Reader::new(payload);
     if r.u8("record kind")? != KIND_BATCH {
-        return Err(Malformed { at: 0, what: "record kind" });
+        return Err(Malformed {
+            at: 0,
+            what: "record kind",
+        });
     }
     let n = r.count(16, "series count")?;
     let mut plan = Plan::default();
@@ -142,10 +145,14 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Plan, Malformed> {
                     .map(|_| r.u64("double").map(f64::from_bits))
                     .collect::<Result<_, _>>()?,
             ),
-            ValueType::Int => Values::Int((0..count).map(|_| r.i64("int")).collect::<Result<_, _>>()?),
-            ValueType::Uint64 => {
-                Values::Uint64((0..count).map(|_| r.u64("uint64")).collect::<Result<_, _>>()?)
+            ValueType::Int => {
+                Values::Int((0..count).map(|_| r.i64("int")).collect::<Result<_, _>>()?)
             }
+            ValueType::Uint64 => Values::Uint64(
+                (0..count)
+                    .map(|_| r.u64("uint64"))
+                    .collect::<Result<_, _>>()?,
+            ),
             ValueType::String => Values::String(
                 (0..count)
                     .map(|_| r.arc_str("string"))
@@ -163,7 +170,6 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Plan, Malformed> {
         plan.points += count as u64;
         plan.series.push(PlannedSeries {
             id,
-            is_new: false,
             meta,
             unit,
             points: Points { ts, values },

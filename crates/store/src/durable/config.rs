@@ -32,7 +32,9 @@ impl FromStr for FsyncPolicy {
     type Err = ParseFsyncError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseFsyncError { given: s.to_string() };
+        let err = || ParseFsyncError {
+            given: s.to_string(),
+        };
         if s == "always" {
             return Ok(FsyncPolicy::Always);
         }
@@ -64,7 +66,9 @@ pub struct ParseDurationError {
 
 /// Reads `30d`-style durations (for `--retention`).
 pub fn parse_duration(s: &str) -> Result<Duration, ParseDurationError> {
-    let err = || ParseDurationError { given: s.to_string() };
+    let err = || ParseDurationError {
+        given: s.to_string(),
+    };
     let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
     let n: u64 = s[..split].parse().map_err(|_| err())?;
     let unit_ms: u64 = match &s[split..] {
@@ -76,7 +80,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseDurationError> {
         "w" => 604_800_000,
         _ => return Err(err()),
     };
-    n.checked_mul(unit_ms).map(Duration::from_millis).ok_or_else(err)
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(err)
 }
 
 /// The time retention is measured against. Injected so tests need not wait for days.

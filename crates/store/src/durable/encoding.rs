@@ -57,7 +57,10 @@ fn unpack(r: &mut Reader<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<(), Ma
     if width > 8 {
         return Err(r.err("packed width"));
     }
-    let bytes = r.take(n.checked_mul(width).ok_or(r.err("packed length"))?, "packed values")?;
+    let bytes = r.take(
+        n.checked_mul(width).ok_or(r.err("packed length"))?,
+        "packed values",
+    )?;
     // One monomorphized loop per width so the compiler can unroll the byte copies.
     fn run<const W: usize>(bytes: &[u8], n: usize, f: &mut impl FnMut(u64)) {
         if W == 0 {
@@ -87,7 +90,11 @@ fn unpack(r: &mut Reader<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<(), Ma
 /// Encodes sorted timestamps (at least one).
 pub(crate) fn put_timestamps(out: &mut Vec<u8>, ts: &[i64]) {
     let first = ts.first().copied().unwrap_or(0);
-    let delta = if ts.len() > 1 { ts[1].wrapping_sub(ts[0]) } else { 0 };
+    let delta = if ts.len() > 1 {
+        ts[1].wrapping_sub(ts[0])
+    } else {
+        0
+    };
     out.put_i64(first);
     out.put_i64(delta);
     let dods = ts.windows(3).map(|w| {
@@ -99,17 +106,20 @@ pub(crate) fn put_timestamps(out: &mut Vec<u8>, ts: &[i64]) {
 }
 
 /// Decodes `n` timestamps, appending them to `out`.
-pub(crate) fn get_timestamps(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Malformed> {
+pub(crate) fn get_timestamps(
+    r: &mut Reader<'_>,
+    n: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), Malformed> {
     let first = r.i64("first timestamp")?;
     let delta = r.i64("first delta")?;
     out.reserve(n);
-    if n == 0 {
-        return Ok(());
+    if n < 2 {
+        // The packed section is written (empty) whatever n is.
+        out.extend(std::iter::once(first).take(n));
+        return unpack(r, 0, |_| {});
     }
     out.push(first);
-    if n == 1 {
-        return Ok(());
-    }
     let mut t = first.wrapping_add(delta);
     out.push(t);
     let mut d = delta;
@@ -124,7 +134,7 @@ pub(crate) fn get_timestamps(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -
 fn decimal(v: f64, e: usize) -> Option<i64> {
     let s = v * POW10[e];
     // Past 2^53 integers stop being exact in f64, so round-trips would be luck.
-    if !(s.abs() < 9.0e15) {
+    if !s.is_finite() || s.abs() >= 9.0e15 {
         return None;
     }
     let n = s.round() as i64;
@@ -134,7 +144,12 @@ fn decimal(v: f64, e: usize) -> Option<i64> {
 /// Smallest exponent at which a sample of the block round-trips.
 fn pick_exponent(v: &[f64]) -> Option<usize> {
     let step = (v.len() / 32).max(1);
-    let sample: Vec<f64> = v.iter().step_by(step).copied().filter(|x| x.is_finite() && *x != 0.0).collect();
+    let sample: Vec<f64> = v
+        .iter()
+        .step_by(step)
+        .copied()
+        .filter(|x| x.is_finite() && *x != 0.0)
+        .collect();
     (0..=MAX_EXP).find(|&e| sample.iter().all(|&x| decimal(x, e).is_some()))
 }
 
@@ -162,7 +177,10 @@ pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
             out.put_u8(e as u8);
             let first = ints.first().copied().unwrap_or(0);
             out.put_i64(first);
-            pack(out, ints.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))));
+            pack(
+                out,
+                ints.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))),
+            );
             out.put_u32(exceptions.len() as u32);
             for (i, bits) in exceptions {
                 out.put_u32(i);
@@ -188,7 +206,11 @@ pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
 }
 
 /// Decodes `n` doubles, appending them to `out`.
-pub(crate) fn get_doubles(r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> Result<(), Malformed> {
+pub(crate) fn get_doubles(
+    r: &mut Reader<'_>,
+    n: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), Malformed> {
     out.reserve(n);
     match r.u8("double codec")? {
         DEC => {
@@ -198,16 +220,19 @@ pub(crate) fn get_doubles(r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> R
             let base = out.len();
             if n > 0 {
                 out.push(acc as f64 / p);
-                unpack(r, n - 1, |z| {
-                    acc = acc.wrapping_add(unzigzag(z));
-                    out.push(acc as f64 / p);
-                })?;
             }
+            unpack(r, n.saturating_sub(1), |z| {
+                acc = acc.wrapping_add(unzigzag(z));
+                out.push(acc as f64 / p);
+            })?;
             let k = r.count(12, "exception count")?;
             for _ in 0..k {
                 let i = r.u32("exception index")? as usize;
                 let bits = r.u64("exception bits")?;
-                let slot = out.get_mut(base + i).filter(|_| i < n).ok_or(r.err("exception index"))?;
+                let slot = out
+                    .get_mut(base + i)
+                    .filter(|_| i < n)
+                    .ok_or(r.err("exception index"))?;
                 *slot = f64::from_bits(bits);
             }
             Ok(())
@@ -239,11 +264,10 @@ pub(crate) fn put_ints(out: &mut Vec<u8>, v: &[i64]) {
 pub(crate) fn get_ints(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Malformed> {
     let mut acc = r.i64("first int")?;
     out.reserve(n);
-    if n == 0 {
-        return Ok(());
+    if n > 0 {
+        out.push(acc);
     }
-    out.push(acc);
-    unpack(r, n - 1, |z| {
+    unpack(r, n.saturating_sub(1), |z| {
         acc = acc.wrapping_add(unzigzag(z));
         out.push(acc);
     })
@@ -270,9 +294,15 @@ pub(crate) fn put_strings(out: &mut Vec<u8>, v: &[Arc<str>]) {
 }
 
 /// Decodes `n` strings.
-pub(crate) fn get_strings(r: &mut Reader<'_>, n: usize, out: &mut Vec<Arc<str>>) -> Result<(), Malformed> {
+pub(crate) fn get_strings(
+    r: &mut Reader<'_>,
+    n: usize,
+    out: &mut Vec<Arc<str>>,
+) -> Result<(), Malformed> {
     let k = r.count(4, "dictionary size")?;
-    let dict: Vec<Arc<str>> = (0..k).map(|_| r.arc_str("dictionary entry")).collect::<Result<_, _>>()?;
+    let dict: Vec<Arc<str>> = (0..k)
+        .map(|_| r.arc_str("dictionary entry"))
+        .collect::<Result<_, _>>()?;
     out.reserve(n);
     let mut bad = false;
     unpack(r, n, |i| match dict.get(i as usize) {
@@ -291,7 +321,11 @@ pub(crate) fn put_logs(out: &mut Vec<u8>, v: &[LogEntry]) {
 }
 
 /// Decodes `n` log entries.
-pub(crate) fn get_logs(r: &mut Reader<'_>, n: usize, out: &mut Vec<LogEntry>) -> Result<(), Malformed> {
+pub(crate) fn get_logs(
+    r: &mut Reader<'_>,
+    n: usize,
+    out: &mut Vec<LogEntry>,
+) -> Result<(), Malformed> {
     out.reserve(n);
     for _ in 0..n {
         out.push(get_log(r)?);
@@ -330,6 +364,7 @@ pub(crate) fn get_values(r: &mut Reader<'_>, n: usize, out: &mut Values) -> Resu
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -348,9 +383,20 @@ mod tests {
         let cases: Vec<Vec<f64>> = vec![
             vec![],
             vec![1.5],
-            vec![20.001, 20.002, 19.999, -0.0, f64::NAN, f64::INFINITY, 1e300, 0.1 + 0.2],
+            vec![
+                20.001,
+                20.002,
+                19.999,
+                -0.0,
+                f64::NAN,
+                f64::INFINITY,
+                1e300,
+                0.1 + 0.2,
+            ],
             (0..1000).map(|i| (i as f64 * 0.01).sin()).collect(),
-            (0..1000).map(|i| ((i as f64 * 0.01).sin() * 1000.0).round() / 1000.0).collect(),
+            (0..1000)
+                .map(|i| ((i as f64 * 0.01).sin() * 1000.0).round() / 1000.0)
+                .collect(),
         ];
         for c in cases {
             let got = roundtrip_doubles(&c);
@@ -362,7 +408,12 @@ mod tests {
 
     #[test]
     fn timestamps_and_ints_round_trip() {
-        for ts in [vec![], vec![5], vec![i64::MIN, 0, i64::MAX], vec![1, 2, 3, 5, 8, 13, 1 << 40]] {
+        for ts in [
+            vec![],
+            vec![5],
+            vec![i64::MIN, 0, i64::MAX],
+            vec![1, 2, 3, 5, 8, 13, 1 << 40],
+        ] {
             let mut b = Vec::new();
             put_timestamps(&mut b, &ts);
             let mut out = Vec::new();
@@ -385,6 +436,11 @@ mod tests {
             assert!(get_doubles(&mut Reader::new(&b[..cut]), 3, &mut out).is_err());
         }
         let mut out = Vec::new();
-        assert!(get_strings(&mut Reader::new(&[1, 0, 0, 0, 1, 0, 0, 0, b'a', 1, 7]), 1, &mut out).is_err());
+        assert!(get_strings(
+            &mut Reader::new(&[1, 0, 0, 0, 1, 0, 0, 0, b'a', 1, 7]),
+            1,
+            &mut out
+        )
+        .is_err());
     }
 }

@@ -35,7 +35,9 @@ impl Inner {
     }
 
     fn partition_width(&self) -> i64 {
-        i64::try_from(self.config.partition.as_nanos()).unwrap_or(i64::MAX).max(1)
+        i64::try_from(self.config.partition.as_nanos())
+            .unwrap_or(i64::MAX)
+            .max(1)
     }
 
     /// Flushes a frozen head if there is one; in the background also compacts and expires.
@@ -76,7 +78,12 @@ impl Inner {
         }
         let _s = self.signal.lock();
         self.flushed.notify_all();
-        tracing::debug!(seq, segments = segs.len(), points = frozen.points(), "flushed head");
+        tracing::debug!(
+            seq,
+            segments = segs.len(),
+            points = frozen.points(),
+            "flushed head"
+        );
         Ok(())
     }
 
@@ -87,10 +94,15 @@ impl Inner {
         let index = self.index.read();
         let mut metas = Vec::with_capacity(all.len());
         for (id, _) in &all {
-            let meta = index.meta(*id).cloned().ok_or_else(|| StoreError::Corrupt {
-                detail: format!("head holds series {} the index does not know", id.0),
-            })?;
-            let unit = index.channel(&meta.dataset, &meta.channel).and_then(|c| c.unit);
+            let meta = index
+                .meta(*id)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt {
+                    detail: format!("head holds series {} the index does not know", id.0),
+                })?;
+            let unit = index
+                .channel(&meta.dataset, &meta.channel)
+                .and_then(|c| c.unit);
             metas.push((meta, unit));
         }
         drop(index);
@@ -134,10 +146,11 @@ impl Inner {
             if segs.len() < 2 {
                 continue;
             }
-            let overlap = segs
-                .iter()
-                .enumerate()
-                .any(|(i, a)| segs[i + 1..].iter().any(|b| a.min_ts <= b.max_ts && b.min_ts <= a.max_ts));
+            let overlap = segs.iter().enumerate().any(|(i, a)| {
+                segs[i + 1..]
+                    .iter()
+                    .any(|b| a.min_ts <= b.max_ts && b.min_ts <= a.max_ts)
+            });
             if !overlap && segs.len() < min_count {
                 continue;
             }
@@ -166,7 +179,11 @@ impl Inner {
                 }
             }
             if let (Some(pts), Some(meta)) = (acc, meta) {
-                let unit = self.index.read().channel(&meta.dataset, &meta.channel).and_then(|c| c.unit);
+                let unit = self
+                    .index
+                    .read()
+                    .channel(&meta.dataset, &meta.channel)
+                    .and_then(|c| c.unit);
                 wr.series(id, &meta, unit, &pts, 0..pts.len())?;
             }
         }
@@ -183,7 +200,8 @@ impl Inner {
         {
             let mut w = self.version.write();
             let mut next = (**w).clone();
-            next.segments.retain(|s| !old.iter().any(|o| Arc::ptr_eq(o, s)));
+            next.segments
+                .retain(|s| !old.iter().any(|o| Arc::ptr_eq(o, s)));
             next.segments.extend(new);
             next.segments.sort_by_key(|s| s.max_seq);
             *w = Arc::new(next);
@@ -217,7 +235,11 @@ impl Inner {
         if !expired.is_empty() {
             let bytes: u64 = expired.iter().map(|s| s.bytes).sum();
             self.replace_segments(&expired, None);
-            tracing::info!(segments = expired.len(), bytes, "retention dropped expired segments");
+            tracing::info!(
+                segments = expired.len(),
+                bytes,
+                "retention dropped expired segments"
+            );
         }
         Ok(expired.len())
     }

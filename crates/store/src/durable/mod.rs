@@ -84,7 +84,7 @@ struct Signal {
 }
 
 #[derive(Debug)]
-struct Maint {
+pub(crate) struct Maint {
     /// Sequence number of the next flush.
     next_seq: u64,
 }
@@ -93,7 +93,6 @@ struct Maint {
 pub(crate) struct Inner {
     config: StoreConfig,
     dir: PathBuf,
-    wal_dir: PathBuf,
     seg_dir: PathBuf,
     index: RwLock<Index>,
     version: RwLock<Arc<Version>>,
@@ -137,11 +136,11 @@ impl DurableStore {
             std::fs::create_dir_all(d).map_err(io_at(d))?;
         }
         let rec = recover::recover(&config, &dir, &wal_dir, &seg_dir)?;
-        let wal = WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
+        let wal =
+            WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
         let syncer = Syncer::new(wal.file(), 0);
         let inner = Arc::new(Inner {
             dir,
-            wal_dir,
             seg_dir,
             index: RwLock::new(rec.index),
             version: RwLock::new(Arc::new(Version {
@@ -173,7 +172,8 @@ impl DurableStore {
         // A repaired log must not be read again: flush what was salvaged so the damaged
         // files are trimmed. A replayed head over the limit is flushed too.
         let r = &inner.recovery;
-        if r.records_dropped > 0 || inner.current().active.bytes() >= inner.config.head_limit_bytes {
+        if r.records_dropped > 0 || inner.current().active.bytes() >= inner.config.head_limit_bytes
+        {
             store.flush().map_err(|e| OpenError::Io {
                 path: inner.dir.clone(),
                 source: io::Error::other(e.to_string()),
@@ -215,14 +215,14 @@ impl DurableStore {
     /// points written into flushed ranges stop costing a merge on every read.
     pub fn compact(&self) -> Result<(), StoreError> {
         let mut m = self.inner.maint.lock();
-        self.inner.compact(&mut m, 2).map_err(StoreError::from)?;
+        self.inner.compact(&mut m, 2)?;
         Ok(())
     }
 
     /// Deletes segments older than the retention now (also done in the background).
     pub fn apply_retention(&self) -> Result<(), StoreError> {
         let mut m = self.inner.maint.lock();
-        self.inner.retention(&mut m).map_err(StoreError::from)?;
+        self.inner.retention(&mut m)?;
         Ok(())
     }
 
@@ -407,19 +407,40 @@ impl Store for DurableStore {
         self.inner.index.read().series(dataset, channel, filter)
     }
 
-    fn read_numeric(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<f64>) {
+    fn read_numeric(
+        &self,
+        id: SeriesId,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        values: &mut Vec<f64>,
+    ) {
         if let Some(p) = self.inner.collect(id, start, end) {
             move_numeric(p, ts, values);
         }
     }
 
-    fn read_strings(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<Arc<str>>) {
+    fn read_strings(
+        &self,
+        id: SeriesId,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        values: &mut Vec<Arc<str>>,
+    ) {
         if let Some(p) = self.inner.collect(id, start, end) {
             move_strings(p, ts, values);
         }
     }
 
-    fn read_logs(&self, id: SeriesId, start: i64, end: i64, ts: &mut Vec<i64>, values: &mut Vec<LogEntry>) {
+    fn read_logs(
+        &self,
+        id: SeriesId,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        values: &mut Vec<LogEntry>,
+    ) {
         if let Some(p) = self.inner.collect(id, start, end) {
             move_logs(p, ts, values);
         }
@@ -446,7 +467,10 @@ impl Store for DurableStore {
         let seg_points: u64 = v.segments.iter().map(|s| s.points).sum();
         let r = &i.recovery;
         vec![
-            ("store_points_ingested_total", i.ingested.load(Ordering::Relaxed) as f64),
+            (
+                "store_points_ingested_total",
+                i.ingested.load(Ordering::Relaxed) as f64,
+            ),
             ("store_series", i.index.read().len() as f64),
             ("store_segments", v.segments.len() as f64),
             ("store_segment_points", seg_points as f64),

@@ -28,8 +28,8 @@ use super::bytes::{Malformed, Put, Reader};
 use super::codec::{get_meta, put_meta};
 use super::encoding;
 use crate::api::SeriesId;
-use crate::index::SeriesMeta;
 use crate::api::Values;
+use crate::index::SeriesMeta;
 use crate::points::{each_values, Points};
 
 const MAGIC: &[u8; 8] = b"SLSEG001";
@@ -95,6 +95,9 @@ pub(crate) enum SegmentError {
     Checksum(u64),
 }
 
+/// A series in the index being written: id, identity, unit, blocks.
+type IndexEntry = (SeriesId, Arc<SeriesMeta>, Option<Arc<str>>, Vec<BlockMeta>);
+
 /// Writes one segment file: call [`SegmentWriter::series`] per series (ascending ids), then
 /// [`SegmentWriter::finish`].
 pub(crate) struct SegmentWriter {
@@ -105,15 +108,24 @@ pub(crate) struct SegmentWriter {
     partition: i64,
     min_seq: u64,
     max_seq: u64,
-    index: Vec<(SeriesId, Arc<SeriesMeta>, Option<Arc<str>>, Vec<BlockMeta>)>,
+    index: Vec<IndexEntry>,
 }
 
 impl SegmentWriter {
-    pub(crate) fn create(dir: &Path, partition: i64, min_seq: u64, max_seq: u64) -> io::Result<Self> {
+    pub(crate) fn create(
+        dir: &Path,
+        partition: i64,
+        min_seq: u64,
+        max_seq: u64,
+    ) -> io::Result<Self> {
         let name = format!("p{partition}-s{min_seq}-{max_seq}.sls");
         let path = dir.join(&name);
         let tmp = dir.join(format!("{name}.tmp"));
-        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         out.write_all(MAGIC)?;
         Ok(SegmentWriter {
@@ -173,11 +185,6 @@ impl SegmentWriter {
         }
         self.index.push((id, meta.clone(), unit, blocks));
         Ok(())
-    }
-
-    /// Whether no series was written.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
 
     /// Writes the index, syncs, and renames into place. The caller syncs the directory.
@@ -320,7 +327,8 @@ impl Segment {
     /// is checked on full reads; zstd's own frame checks catch damage here.)
     pub(crate) fn read_ts(&self, b: &BlockMeta, out: &mut Vec<i64>) -> Result<(), SegmentError> {
         let (buf, ts_len) = self.fetch(b, false)?;
-        let raw = zstd::bulk::decompress(&buf[..ts_len], b.ts_raw as usize).map_err(SegmentError::Zstd)?;
+        let raw = zstd::bulk::decompress(&buf[..ts_len], b.ts_raw as usize)
+            .map_err(SegmentError::Zstd)?;
         encoding::get_timestamps(&mut Reader::new(&raw), b.count as usize, out)?;
         Ok(())
     }
@@ -329,10 +337,12 @@ impl Segment {
     pub(crate) fn read_block(&self, b: &BlockMeta, out: &mut Points) -> Result<(), SegmentError> {
         let (buf, ts_len) = self.fetch(b, true)?;
         let n = b.count as usize;
-        let raw = zstd::bulk::decompress(&buf[..ts_len], b.ts_raw as usize).map_err(SegmentError::Zstd)?;
+        let raw = zstd::bulk::decompress(&buf[..ts_len], b.ts_raw as usize)
+            .map_err(SegmentError::Zstd)?;
         let before = out.ts.len();
         encoding::get_timestamps(&mut Reader::new(&raw), n, &mut out.ts)?;
-        let raw = zstd::bulk::decompress(&buf[ts_len..], b.val_raw as usize).map_err(SegmentError::Zstd)?;
+        let raw = zstd::bulk::decompress(&buf[ts_len..], b.val_raw as usize)
+            .map_err(SegmentError::Zstd)?;
         let mut r = Reader::new(&raw);
         let res = encoding::get_values(&mut r, n, &mut out.values);
         if res.is_err() || out.ts.len() != out.values.len() {

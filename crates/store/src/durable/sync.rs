@@ -100,5 +100,8 @@ impl Syncer {
 }
 
 fn poisoned(kind: io::ErrorKind) -> io::Error {
-    io::Error::new(kind, "an earlier write-ahead log sync failed; the store accepts no more writes")
+    io::Error::new(
+        kind,
+        "an earlier write-ahead log sync failed; the store accepts no more writes",
+    )
 }

@@ -70,6 +70,9 @@ pub(crate) struct WalWriter {
     lsn: u64,
     /// Bytes in older files still on disk, for metrics.
     older_bytes: u64,
+    /// A failed append could not be cut back: appending after the half-written frame would
+    /// turn it into corruption in the middle of the log, so the log takes nothing more.
+    broken: bool,
 }
 
 impl WalWriter {
@@ -87,6 +90,7 @@ impl WalWriter {
             offset: 0,
             lsn: 0,
             older_bytes,
+            broken: false,
         })
     }
 
@@ -95,26 +99,23 @@ impl WalWriter {
         self.file.clone()
     }
 
-    /// Number of the current file.
-    pub(crate) fn number(&self) -> u64 {
-        self.number
-    }
-
     /// Bytes of log on disk (all files).
     pub(crate) fn bytes(&self) -> u64 {
         self.older_bytes + self.offset
     }
 
-    /// Position after everything appended so far.
-    pub(crate) fn lsn(&self) -> u64 {
-        self.lsn
-    }
-
     /// Appends one sealed frame; returns the position to sync to. On failure the file is cut
     /// back so a half-written frame never sits in front of later ones.
     pub(crate) fn append(&mut self, frame: &[u8]) -> io::Result<u64> {
+        if self.broken {
+            return Err(io::Error::other(
+                "an earlier log append failed and could not be undone; the store accepts no more writes",
+            ));
+        }
         if let Err(e) = (&*self.file).write_all(frame) {
-            self.file.set_len(self.offset)?;
+            if self.file.set_len(self.offset).is_err() {
+                self.broken = true;
+            }
             return Err(e);
         }
         self.offset += frame.len() as u64;

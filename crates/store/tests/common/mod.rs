@@ -1,7 +1,7 @@
 //! Helpers shared by the store's integration tests: batch builders, a naive reference model,
 //! and the contract every engine must meet.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 pub mod contract;
 pub mod model;

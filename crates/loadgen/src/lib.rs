@@ -1,0 +1,76 @@
+//! The `sightline bench` load harness.
+//!
+//! Owns: driving a running (or self-started) Sightline over loopback the way real clients
+//! do, and measuring what users feel: columnar ingest points/s, server CPU time per point
+//! (read from `/proc/<pid>/stat` of the server process, since the load generator shares the
+//! machine), and write-to-append latency of live subscriptions.
+//!
+//! Must not know: server internals. It speaks only the public HTTP and WebSocket API.
+
+mod freshness;
+mod ingest;
+mod process;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Use this running server (e.g. http://127.0.0.1:8080) instead of starting one.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Server binary to start when `--url` is absent (defaults to this executable).
+    #[arg(long)]
+    pub server_binary: Option<PathBuf>,
+    /// Extra arguments for the started server, e.g. `--fsync=interval=100`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub server_arg: Vec<String>,
+    /// Seconds of columnar ingest load.
+    #[arg(long, default_value_t = 10)]
+    pub ingest_secs: u64,
+    /// Channels per request.
+    #[arg(long, default_value_t = 100)]
+    pub channels: usize,
+    /// Points per request (spread over the channels).
+    #[arg(long, default_value_t = 10_000)]
+    pub batch_points: usize,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 2)]
+    pub writers: usize,
+    /// Live subscriptions in the freshness phase (0 skips it).
+    #[arg(long, default_value_t = 50)]
+    pub subscriptions: usize,
+    /// Seconds of the freshness phase.
+    #[arg(long, default_value_t = 10)]
+    pub freshness_secs: u64,
+    /// `minDelay` of the freshness subscriptions, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub min_delay_ms: u64,
+}
+
+/// Runs every phase and prints a report.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let server = match &args.url {
+        Some(url) => process::Server::external(url.clone()),
+        None => {
+            let binary = match &args.server_binary {
+                Some(b) => b.clone(),
+                None => std::env::current_exe()?,
+            };
+            process::Server::start(&binary, data_dir.path(), &args.server_arg).await?
+        }
+    };
+    println!("server: {} (pid {:?})", server.url, server.pid);
+    let client = reqwest::Client::new();
+
+    let ingest = ingest::run(&client, &server, &args).await?;
+    println!("{ingest}");
+    if args.subscriptions > 0 {
+        let fresh = freshness::run(&client, &server, &args).await?;
+        println!("{fresh}");
+    }
+    server.stop(Duration::from_secs(15)).await;
+    Ok(())
+}

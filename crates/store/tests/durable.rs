@@ -1,0 +1,481 @@
+//! The durable engine: the store contract, reopen and recovery (torn tails, corruption,
+//! repair), flush/compaction/retention, and a property test against the naive model across
+//! flushes, compactions and restarts.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::model::Model;
+use common::{all_numeric, dbl, id_of, strs, tags};
+use proptest::prelude::*;
+use sightline_store::{Clock, DurableStore, FsyncPolicy, OpenError, Store, StoreConfig};
+
+fn cfg(dir: &Path) -> StoreConfig {
+    StoreConfig::new(dir)
+}
+
+fn open(dir: &Path) -> DurableStore {
+    DurableStore::open(cfg(dir)).unwrap()
+}
+
+fn wal_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
+        .collect();
+    v.sort();
+    v
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("segments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sls"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn durable_store_meets_the_contract() {
+    let root = tempfile::tempdir().unwrap();
+    let n = AtomicUsize::new(0);
+    common::contract::run_all(&|| {
+        let dir = root
+            .path()
+            .join(n.fetch_add(1, Ordering::Relaxed).to_string());
+        Box::new(open(&dir))
+    });
+    // Again with a tiny head, so every write flushes and reads go through segments.
+    let n = AtomicUsize::new(100);
+    common::contract::run_all(&|| {
+        let dir = root
+            .path()
+            .join(n.fetch_add(1, Ordering::Relaxed).to_string());
+        let mut c = cfg(&dir);
+        c.head_limit_bytes = 1;
+        Box::new(DurableStore::open(c).unwrap())
+    });
+}
+
+#[test]
+fn reopen_replays_the_log_and_keeps_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tags(&[("stand", "a")]);
+    {
+        let s = open(dir.path());
+        let mut w = dbl("ds", "p", t.clone(), &[3, 1, 2], &[3., 1., 2.]);
+        w.unit = Some("bar".into());
+        s.write(vec![w, strs("ds", "valve", tags(&[]), &[1], &["open"])])
+            .unwrap();
+        s.write(vec![dbl("ds", "p", t.clone(), &[2, 4], &[20., 4.])])
+            .unwrap();
+        // Dropped without close: like a crash after the acknowledgements.
+    }
+    let s = open(dir.path());
+    assert_eq!(s.recovery_report().records_replayed, 2);
+    assert_eq!(s.recovery_report().bytes_truncated, 0);
+    let id = id_of(&s, "ds", "p", &t).unwrap();
+    let got: Vec<(i64, f64)> = all_numeric(&s, id)
+        .into_iter()
+        .map(|(t, b)| (t, f64::from_bits(b)))
+        .collect();
+    assert_eq!(got, vec![(1, 1.), (2, 20.), (3, 3.), (4, 4.)]);
+    assert_eq!(s.channel("ds", "p").unwrap().unit.as_deref(), Some("bar"));
+    assert_eq!(s.channels("ds").len(), 2);
+    // A new series after reopen gets a fresh id.
+    s.write(vec![dbl("ds", "p", tags(&[("stand", "b")]), &[1], &[1.])])
+        .unwrap();
+    let ids: Vec<u64> = s
+        .series("ds", "p", &tags(&[]))
+        .iter()
+        .map(|x| x.id.0)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    s.close().unwrap();
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(
+        s.recovery_report().records_replayed,
+        0,
+        "close flushed everything"
+    );
+    assert!(!segment_files(dir.path()).is_empty());
+    assert_eq!(s.series("ds", "p", &tags(&[])).len(), 2);
+    assert_eq!(s.channel("ds", "p").unwrap().unit.as_deref(), Some("bar"));
+    assert_eq!(all_numeric(&s, id).len(), 4);
+}
+
+#[test]
+fn late_points_into_flushed_ranges_merge_then_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let t = tags(&[]);
+    let ts: Vec<i64> = (0..20_000).map(|i| i * 10).collect();
+    let v: Vec<f64> = (0..20_000).map(|i| i as f64).collect();
+    s.write(vec![dbl("ds", "x", t.clone(), &ts, &v)]).unwrap();
+    s.flush().unwrap();
+    // Late points: one replacing a flushed point, one new between flushed points.
+    s.write(vec![dbl("ds", "x", t.clone(), &[50, 55], &[-5., -5.5])])
+        .unwrap();
+    let id = id_of(&s, "ds", "x", &t).unwrap();
+    let check = |s: &DurableStore| {
+        let all = all_numeric(s, id);
+        assert_eq!(all.len(), 20_001);
+        assert_eq!(f64::from_bits(all[&50]), -5.);
+        assert_eq!(f64::from_bits(all[&55]), -5.5);
+        assert_eq!(f64::from_bits(all[&60]), 6.);
+        assert_eq!(s.count(id, 40, 60), 4);
+        assert_eq!(s.count(id, 0, 199_990), 20_001);
+        assert_eq!(s.nth_before(id, 60, 1), Some(55));
+        assert_eq!(s.nth_before(id, 60, 3), Some(40));
+        let (mut a, mut b) = (vec![], vec![]);
+        s.read_numeric(id, 45, 70, &mut a, &mut b);
+        assert_eq!(a, vec![50, 55, 60, 70]);
+    };
+    check(&s);
+    s.flush().unwrap();
+    // Two overlapping segments now (unless background compaction already merged them).
+    assert!(segment_files(dir.path()).len() <= 2);
+    check(&s);
+    s.compact().unwrap();
+    assert_eq!(
+        segment_files(dir.path()).len(),
+        1,
+        "overlapping segments merged"
+    );
+    check(&s);
+    drop(s);
+    let s = open(dir.path());
+    check(&s);
+}
+
+#[test]
+fn torn_tail_is_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        for i in 0..3 {
+            s.write(vec![dbl("ds", "p", tags(&[]), &[i], &[i as f64])])
+                .unwrap();
+        }
+    }
+    let f = wal_files(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&f).unwrap().len();
+    // The last write was cut off half way.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+    let s = open(dir.path());
+    let r = s.recovery_report().clone();
+    assert_eq!(r.records_replayed, 2);
+    assert!(r.bytes_truncated > 0);
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    // New writes after the cut survive the next restart.
+    s.write(vec![dbl("ds", "p", tags(&[]), &[9], &[9.])])
+        .unwrap();
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(s.recovery_report().bytes_truncated, 0);
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![0, 1, 9]
+    );
+}
+
+#[test]
+fn garbage_after_the_last_record_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.write(vec![dbl("ds", "p", tags(&[]), &[1], &[1.])])
+            .unwrap();
+    }
+    let f = wal_files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes.extend_from_slice(&[0u8; 100]);
+    std::fs::write(&f, &bytes).unwrap();
+    let s = open(dir.path());
+    assert_eq!(s.recovery_report().bytes_truncated, 100);
+    assert_eq!(s.recovery_report().records_replayed, 1);
+}
+
+/// Writes three one-point batches, then flips a byte inside the second record.
+fn corrupt_middle_record(dir: &Path) -> (PathBuf, Vec<u8>) {
+    {
+        let s = open(dir);
+        for i in 0..3 {
+            s.write(vec![dbl("ds", "p", tags(&[]), &[i], &[i as f64])])
+                .unwrap();
+        }
+    }
+    let f = wal_files(dir).pop().unwrap();
+    let mut bytes = std::fs::read(&f).unwrap();
+    let frame = bytes.len() / 3;
+    bytes[frame + frame / 2] ^= 0xff;
+    std::fs::write(&f, &bytes).unwrap();
+    (f, bytes)
+}
+
+#[test]
+fn mid_log_corruption_refuses_without_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, bytes) = corrupt_middle_record(dir.path());
+    let err = DurableStore::open(cfg(dir.path())).unwrap_err();
+    assert!(matches!(err, OpenError::WalCorrupt { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("--repair") && msg.contains("corrupt"), "{msg}");
+    assert_eq!(std::fs::read(&f).unwrap(), bytes, "nothing overwritten");
+    assert_eq!(wal_files(dir.path()).len(), 1, "no new files either");
+}
+
+#[test]
+fn mid_log_corruption_recovers_with_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    corrupt_middle_record(dir.path());
+    let mut c = cfg(dir.path());
+    c.repair = true;
+    let s = DurableStore::open(c).unwrap();
+    assert_eq!(s.recovery_report().records_dropped, 1);
+    assert_eq!(s.recovery_report().records_replayed, 2);
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+    drop(s);
+    // Repair flushed what it salvaged: a plain open works now.
+    let s = open(dir.path());
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+}
+
+#[test]
+fn corrupt_segment_refuses_then_is_moved_aside_with_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.write(vec![dbl("ds", "p", tags(&[]), &[1, 2], &[1., 2.])])
+            .unwrap();
+        s.close().unwrap();
+    }
+    let seg = segment_files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 30] ^= 0x55; // inside the index
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = DurableStore::open(cfg(dir.path())).unwrap_err();
+    assert!(matches!(err, OpenError::SegmentCorrupt { .. }), "{err}");
+    let mut c = cfg(dir.path());
+    c.repair = true;
+    let s = DurableStore::open(c).unwrap();
+    assert_eq!(s.recovery_report().segments_quarantined, 1);
+    assert!(segment_files(dir.path()).is_empty());
+    assert_eq!(
+        s.channels("ds").len(),
+        1,
+        "the catalog still knows the channel"
+    );
+}
+
+#[derive(Debug)]
+struct ManualClock(AtomicI64);
+
+impl Clock for ManualClock {
+    fn now_ns(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[test]
+fn retention_drops_whole_expired_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = 3_600_000_000_000i64;
+    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let mut c = cfg(dir.path());
+    c.retention = Some(Duration::from_secs(2 * 3600));
+    c.clock = clock.clone();
+    let s = DurableStore::open(c).unwrap();
+    let ts: Vec<i64> = (0..5).map(|h| h * hour + 1).collect();
+    s.write(vec![dbl("ds", "p", tags(&[]), &ts, &[0., 1., 2., 3., 4.])])
+        .unwrap();
+    s.flush().unwrap();
+    assert_eq!(
+        segment_files(dir.path()).len(),
+        5,
+        "one segment per hour partition"
+    );
+    clock.0.store(5 * hour, Ordering::Relaxed);
+    s.apply_retention().unwrap();
+    assert_eq!(segment_files(dir.path()).len(), 2);
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![3 * hour + 1, 4 * hour + 1]
+    );
+    let m: std::collections::HashMap<_, _> = s.metrics().into_iter().collect();
+    assert_eq!(m["store_segments"], 2.0);
+}
+
+#[test]
+fn concurrent_writers_share_syncs_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Arc::new(open(dir.path()));
+        let hs: Vec<_> = (0..4)
+            .map(|w| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50i64 {
+                        let t = tags(&[("w", &w.to_string())]);
+                        s.write(vec![dbl("ds", "c", t, &[i], &[i as f64])]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+    let s = open(dir.path());
+    for si in s.series("ds", "c", &tags(&[])) {
+        assert_eq!(s.count(si.id, i64::MIN, i64::MAX), 50);
+    }
+    assert_eq!(s.series("ds", "c", &tags(&[])).len(), 4);
+}
+
+#[test]
+fn interval_policy_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(dir.path());
+    c.fsync = FsyncPolicy::Interval(Duration::from_millis(5));
+    let s = DurableStore::open(c).unwrap();
+    s.write(vec![dbl("ds", "p", tags(&[]), &[1, 2, 3], &[1., 2., 3.])])
+        .unwrap();
+    let m: std::collections::HashMap<_, _> = s.metrics().into_iter().collect();
+    assert_eq!(m["store_points_ingested_total"], 3.0);
+    assert_eq!(m["store_head_points"], 3.0);
+    assert!(m["store_wal_bytes"] > 0.0);
+    s.close().unwrap();
+    let m: std::collections::HashMap<_, _> = s.metrics().into_iter().collect();
+    assert_eq!(m["store_head_points"], 0.0);
+    assert_eq!(m["store_segments"], 1.0);
+    assert!(m["store_disk_bytes"] > 0.0);
+}
+
+#[test]
+fn fsync_policy_parses() {
+    assert_eq!(
+        "always".parse::<FsyncPolicy>().unwrap(),
+        FsyncPolicy::Always
+    );
+    assert_eq!(
+        "interval=250".parse::<FsyncPolicy>().unwrap(),
+        FsyncPolicy::Interval(Duration::from_millis(250))
+    );
+    assert!("interval=0".parse::<FsyncPolicy>().is_err());
+    assert!("sometimes".parse::<FsyncPolicy>().is_err());
+    assert_eq!(
+        sightline_store::parse_duration("30d").unwrap(),
+        Duration::from_secs(30 * 86400)
+    );
+    assert!(sightline_store::parse_duration("30").is_err());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Write(Vec<sightline_store::SeriesWrite>),
+    Flush,
+    Compact,
+    Crash,
+    CloseReopen,
+}
+
+fn arb_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => prop::collection::vec(arb_write(), 1..3).prop_map(Op::Write),
+        1 => Just(Op::Flush),
+        1 => Just(Op::Compact),
+        1 => Just(Op::Crash),
+        1 => Just(Op::CloseReopen),
+    ]
+}
+
+fn arb_write() -> impl Strategy<Value = sightline_store::SeriesWrite> {
+    (
+        0usize..4,
+        prop::collection::vec((0i64..120, -1000i32..1000), 0..10),
+    )
+        .prop_map(|(k, pts)| {
+            let ts: Vec<i64> = pts.iter().map(|p| p.0).collect();
+            if k == 3 {
+                let labels = ["open", "closed", "fault"];
+                let v: Vec<&str> = pts
+                    .iter()
+                    .map(|p| labels[p.1.unsigned_abs() as usize % 3])
+                    .collect();
+                strs("ds", "valve", tags(&[]), &ts, &v)
+            } else {
+                let v: Vec<f64> = pts.iter().map(|p| f64::from(p.1) / 8.0).collect();
+                dbl("ds", "a", tags(&[("n", &k.to_string())]), &ts, &v)
+            }
+        })
+}
+
+fn open_small(dir: &Path) -> DurableStore {
+    let mut c = cfg(dir);
+    // Small head and partitions: automatic flushes and many segments per run.
+    c.head_limit_bytes = 600;
+    c.partition = Duration::from_nanos(40);
+    DurableStore::open(c).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn durable_store_matches_model(ops in prop::collection::vec(arb_op(), 1..25)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open_small(dir.path());
+        let mut model = Model::default();
+        for op in ops {
+            match op {
+                Op::Write(batch) => {
+                    let want = model.write(&batch);
+                    prop_assert_eq!(store.write(batch).is_ok(), want);
+                }
+                Op::Flush => store.flush().unwrap(),
+                Op::Compact => store.compact().unwrap(),
+                Op::Crash => {
+                    drop(store);
+                    store = open_small(dir.path());
+                }
+                Op::CloseReopen => {
+                    store.close().unwrap();
+                    drop(store);
+                    store = open_small(dir.path());
+                }
+            }
+        }
+        model.check(&store);
+        drop(store);
+        model.check(&open_small(dir.path()));
+    }
+}
