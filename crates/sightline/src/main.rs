@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sightline_server::{App, ServerConfig, SystemClock};
-use sightline_store::{MemoryStore, Store};
+use sightline_store::{parse_duration, DurableStore, FsyncPolicy, Store, StoreConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +33,19 @@ struct ServeArgs {
     /// Directory of the embedded store.
     #[arg(long, default_value = "sightline-data")]
     data_dir: PathBuf,
+    /// When writes are synced: `always` (before each acknowledgement, group commit) or
+    /// `interval=MS` (acknowledge from the page cache; a power loss may lose MS of writes).
+    #[arg(long, default_value = "always")]
+    fsync: FsyncPolicy,
+    /// Drop data older than this (e.g. `30d`, `12h`); default keeps everything.
+    #[arg(long, value_parser = parse_duration)]
+    retention: Option<Duration>,
+    /// Start despite a corrupt log or segment: drop damaged records, move damaged segments aside.
+    #[arg(long)]
+    repair: bool,
+    /// Flush the in-memory head to segment files at about this many MiB.
+    #[arg(long, default_value_t = 64)]
+    head_limit_mib: u64,
     /// Also run the built-in simulated test stand.
     #[arg(long)]
     demo: bool,
@@ -70,8 +83,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         drain_period: Duration::from_secs(args.drain_secs),
         ..ServerConfig::default()
     };
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let _ = &args.data_dir;
+    let mut store_config = StoreConfig::new(&args.data_dir);
+    store_config.fsync = args.fsync;
+    store_config.retention = args.retention;
+    store_config.repair = args.repair;
+    store_config.head_limit_bytes = args.head_limit_mib.max(1) << 20;
+    let durable = tokio::task::spawn_blocking(move || DurableStore::open(store_config))
+        .await?
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    tracing::info!(report = ?durable.recovery_report(), dir = %args.data_dir.display(), fsync = %args.fsync, "store open");
+    let store: Arc<dyn Store> = Arc::new(durable);
     let app = App::new(store.clone(), config, Arc::new(SystemClock));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

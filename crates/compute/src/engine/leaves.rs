@@ -107,13 +107,58 @@ impl<'a> Leaves<'a> {
     }
 }
 
-/// How far before a changed input timestamp the output of `e` can change (negative time
-/// shifts move changes earlier; every other node only looks backward in its inputs, so a
-/// change at `t` affects outputs at `t` or later).
-pub(crate) fn look_back(leaves: &Leaves<'_>) -> i64 {
-    leaves
-        .iter()
-        .map(|(_, shift)| shift.saturating_neg().max(0))
-        .max()
-        .unwrap_or(0)
+/// How far before a changed input timestamp the output can change. Every node looks only
+/// backward in its inputs (a change at `t` affects outputs at `t` or later) except negative
+/// time shifts, which move changes earlier, and padding before ranges.
+pub(crate) fn look_back_num(e: &Num) -> i64 {
+    match e {
+        Num::Channel(_) | Num::Constant(_) => 0,
+        Num::Unary(_, x)
+        | Num::Derivative { input: x, .. }
+        | Num::ValueDifference { input: x, .. }
+        | Num::Rolling { input: x, .. }
+        | Num::ThresholdFilter { input: x, .. }
+        | Num::DropNan(x)
+        | Num::CumulativeSum { input: x, .. }
+        | Num::Integral { input: x, .. } => look_back_num(x),
+        Num::Combine { inputs, .. } => inputs.iter().map(look_back_num).max().unwrap_or(0),
+        Num::Shift(x, d) => look_back_num(x).saturating_sub(*d).max(0),
+        Num::TimeDifference { input, .. } => look_back_any(input),
+        Num::RangeFilter { input, ranges } => look_back_num(input).max(look_back_ranges(ranges)),
+        Num::EnumToNumeric { input, .. } | Num::EnumTest { input, .. } => look_back_enum(input),
+    }
+}
+
+pub(crate) fn look_back_enum(e: &EnumS) -> i64 {
+    match e {
+        EnumS::Channel(_) => 0,
+        EnumS::Shift(x, d) => look_back_enum(x).saturating_sub(*d).max(0),
+        EnumS::ValueMap { input, .. } => look_back_num(input),
+        EnumS::RangeFilter { input, ranges } => {
+            look_back_enum(input).max(look_back_ranges(ranges))
+        }
+    }
+}
+
+pub(crate) fn look_back_any(e: &AnySeries) -> i64 {
+    match e {
+        AnySeries::Numeric(n) => look_back_num(n),
+        AnySeries::Enum(x) => look_back_enum(x),
+        AnySeries::Log(_) => 0,
+    }
+}
+
+pub(crate) fn look_back_ranges(e: &Ranges) -> i64 {
+    match e {
+        Ranges::Runs { predicate, .. } => look_back_num(predicate),
+        Ranges::Crossover(x) => look_back_num(x),
+        Ranges::Union(v) | Ranges::Intersect(v) => {
+            v.iter().map(look_back_ranges).max().unwrap_or(0)
+        }
+        Ranges::Not(x) | Ranges::DurationFilter { input: x, .. } => look_back_ranges(x),
+        Ranges::Padded { input, before, .. } => {
+            look_back_ranges(input).saturating_add((*before).max(0))
+        }
+        Ranges::OnChange(x) => look_back_any(x),
+    }
 }

@@ -189,6 +189,24 @@ pub(crate) fn pair_groups<T>(inputs: &[Grouped<T>]) -> Vec<(Tags, Vec<&T>)> {
     combos
 }
 
+/// Pairs the groups of two inputs of different types (see [`pair_groups`]).
+pub(crate) fn pair2<'x, A, B>(
+    a: &'x Grouped<A>,
+    b: &'x Grouped<B>,
+) -> Vec<(Tags, &'x A, &'x B)> {
+    let mut out = Vec::new();
+    for (ga, va) in a {
+        for (gb, vb) in b {
+            if gb.iter().all(|(k, v)| ga.get(k).is_none_or(|x| x == v)) {
+                let mut tags = ga.clone();
+                tags.extend(gb.iter().map(|(k, v)| (k.clone(), v.clone())));
+                out.push((tags, va, vb));
+            }
+        }
+    }
+    out
+}
+
 /// Keeps the points with timestamps in `[a, b]`.
 pub(crate) fn clip<V>(mut c: Columns<V>, a: i64, b: i64) -> Columns<V> {
     let lo = c.ts.partition_point(|&t| t < a);
