@@ -67,8 +67,9 @@ pub(crate) enum Combine {
     Mean,
     Sum,
     Product,
-    /// First input that has a point at the timestamp itself (no fill), else the first filled.
-    Union,
+    /// Not aligned: every input point; several at one timestamp are reduced with the
+    /// aggregate (first input's when none is given).
+    Union(Option<Agg>),
     Compare(Cmp),
     And,
     Or,

@@ -83,6 +83,9 @@ impl Engine<'_> {
         a: i64,
         b: i64,
     ) -> Grouped<Columns<f64>> {
+        if let Combine::Union(agg) = op {
+            return self.union(inputs, agg, a, b);
+        }
         let from = a.saturating_sub(fill);
         let evaluated: Vec<Grouped<Input>> = inputs
             .iter()
@@ -98,6 +101,36 @@ impl Engine<'_> {
         pair_groups(&evaluated)
             .into_iter()
             .map(|(g, members)| (g, align(op, &members, fill, a, b)))
+            .collect()
+    }
+}
+
+impl Engine<'_> {
+    fn union(&self, inputs: &[Num], agg: Option<crate::ir::Agg>, a: i64, b: i64) -> Grouped<Columns<f64>> {
+        let evaluated: Vec<_> = inputs.iter().map(|x| self.num(x, a, b)).collect();
+        pair_groups(&evaluated)
+            .into_iter()
+            .map(|(g, members)| {
+                let mut points: Vec<(i64, usize, f64)> = Vec::new();
+                for (k, c) in members.iter().enumerate() {
+                    points.extend(c.ts.iter().zip(&c.values).map(|(t, v)| (*t, k, *v)));
+                }
+                points.sort_by_key(|p| (p.0, p.1));
+                let (mut ts, mut vs) = (Vec::new(), Vec::new());
+                let mut i = 0;
+                while i < points.len() {
+                    let t = points[i].0;
+                    let j = i + points[i..].partition_point(|p| p.0 == t);
+                    let group: Vec<f64> = points[i..j].iter().map(|p| p.2).collect();
+                    ts.push(t);
+                    vs.push(match agg {
+                        None => group[0],
+                        Some(agg) => crate::engine::window::exact(agg, &group),
+                    });
+                    i = j;
+                }
+                (g, cols(ts, vs))
+            })
             .collect()
     }
 }
@@ -180,10 +213,10 @@ fn apply(op: Combine, v: &[f64], exact: &[bool]) -> f64 {
         Combine::Sum => v.iter().sum(),
         Combine::Mean => v.iter().sum::<f64>() / v.len() as f64,
         Combine::Product => v.iter().product(),
-        Combine::Union => exact
-            .iter()
-            .position(|&e| e)
-            .map_or(x(0), |i| v[i]),
+        Combine::Union(_) => {
+            let _ = exact;
+            x(0)
+        }
         Combine::Compare(c) => bool_f(compare(c, x(0), x(1))),
         Combine::And => bool_f(x(0) != 0.0 && x(1) != 0.0 && !x(0).is_nan() && !x(1).is_nan()),
         Combine::Or => bool_f((x(0) != 0.0 && !x(0).is_nan()) || (x(1) != 0.0 && !x(1).is_nan())),

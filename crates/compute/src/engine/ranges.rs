@@ -1,0 +1,358 @@
+//! Range series. `ranges(e, a, b)` returns every range that intersects `[a, b]`
+//! (`start <= b` and `end >= a`, inclusive), computed from the data up to `b`, with its
+//! **true** start even when that lies before `a` (the evaluator looks back as far as it
+//! must). A range's `end` is the first timestamp not in it; `None` means still open at `b`
+//! (or, for `not`, unbounded); a `None` start is the beginning of time.
+//!
+//! ```text
+//!   predicate  T  T  F  T  T  T        (points, t ascending)
+//!   ranges     [t0,  t2)  [t3, open)
+//! ```
+
+use crate::columns::Columns;
+use crate::engine::numeric::compare;
+use crate::engine::{pair_groups, Engine, Grouped, Leaves};
+use crate::ir::{AnySeries, Persistence, Ranges};
+
+/// A half-open range `[start, end)`; zero-length `[t, t]` ranges mark instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Range {
+    pub(crate) start: Option<i64>,
+    pub(crate) end: Option<i64>,
+}
+
+impl Range {
+    /// Whether the range intersects `[a, b]` (inclusive on both ends).
+    pub(crate) fn touches(&self, a: i64, b: i64) -> bool {
+        self.start.is_none_or(|s| s <= b) && self.end.is_none_or(|e| e >= a)
+    }
+
+    fn contains(&self, t: i64) -> bool {
+        let after_start = self.start.is_none_or(|s| s <= t);
+        let before_end = self
+            .end
+            .is_none_or(|e| t < e || (Some(e) == self.start && t == e));
+        after_start && before_end
+    }
+
+    fn lo(&self) -> i64 {
+        self.start.unwrap_or(i64::MIN)
+    }
+
+    fn hi(&self) -> i64 {
+        self.end.unwrap_or(i64::MAX)
+    }
+}
+
+/// Sentinel kept for callers that need "open" explicitly.
+pub(crate) const RANGE_OPEN: Option<i64> = None;
+
+fn truthy(v: f64) -> bool {
+    v != 0.0 && !v.is_nan()
+}
+
+impl Engine<'_> {
+    pub(crate) fn ranges(&self, e: &Ranges, a: i64, b: i64) -> Grouped<Vec<Range>> {
+        let out = match e {
+            Ranges::Runs {
+                predicate,
+                persistence,
+            } => self.runs(predicate, *persistence, a, b),
+            Ranges::Union(inputs) => self.closure(a, |lo| {
+                let each: Vec<_> = inputs.iter().map(|x| self.ranges(x, lo, b)).collect();
+                pair_groups(&each)
+                    .into_iter()
+                    .map(|(g, m)| (g, merge(m.into_iter().flatten().copied().collect())))
+                    .collect()
+            }),
+            Ranges::Intersect(inputs) => {
+                let each: Vec<_> = inputs.iter().map(|x| self.ranges(x, a, b)).collect();
+                pair_groups(&each)
+                    .into_iter()
+                    .map(|(g, m)| {
+                        let mut it = m.into_iter();
+                        let first = it.next().cloned().unwrap_or_default();
+                        (g, it.fold(merge(first), |acc, r| intersect(&acc, &merge(r.clone()))))
+                    })
+                    .collect()
+            }
+            Ranges::Not(input) => self.not(input, a, b),
+            Ranges::DurationFilter {
+                input,
+                op,
+                duration,
+                window_bound,
+            } => self
+                .ranges(input, a, b)
+                .into_iter()
+                .map(|(g, rs)| {
+                    let keep = rs
+                        .into_iter()
+                        .filter(|r| {
+                            let d = match (r.start, r.end) {
+                                (Some(s), Some(e)) => (e - s) as f64,
+                                (Some(s), None) if *window_bound => (b - s) as f64,
+                                _ => f64::INFINITY,
+                            };
+                            compare(*op, d, *duration as f64)
+                        })
+                        .collect();
+                    (g, keep)
+                })
+                .collect(),
+            Ranges::Padded {
+                input,
+                before,
+                after,
+            } => self.closure(a, |lo| {
+                self.ranges(input, lo.saturating_sub(*after), b)
+                    .into_iter()
+                    .map(|(g, rs)| {
+                        let padded = rs
+                            .into_iter()
+                            .map(|r| Range {
+                                start: r.start.map(|s| s.saturating_sub(*before)),
+                                end: r.end.map(|e| e.saturating_add(*after)),
+                            })
+                            .collect();
+                        (g, merge(padded))
+                    })
+                    .collect()
+            }),
+            Ranges::OnChange(input) => self.on_change(input, a, b),
+            Ranges::Crossover(diff) => {
+                let leaves = Leaves::of_num(diff);
+                self.with_history(&leaves, a, b, 1, |lo, hi| self.num(diff, lo, hi), 0)
+                    .into_iter()
+                    .map(|(g, c)| {
+                        let sign = |v: f64| if v.is_nan() { None } else { Some(v.partial_cmp(&0.0)) };
+                        let mut out = Vec::new();
+                        for i in 1..c.ts.len() {
+                            let t = c.ts[i];
+                            if t < a || t > b {
+                                continue;
+                            }
+                            if let (Some(p), Some(n)) = (sign(c.values[i - 1]), sign(c.values[i])) {
+                                if p != n {
+                                    out.push(Range { start: Some(t), end: Some(t) });
+                                }
+                            }
+                        }
+                        (g, out)
+                    })
+                    .collect()
+            }
+        };
+        out.into_iter()
+            .map(|(g, rs)| (g, rs.into_iter().filter(|r| r.touches(a, b)).collect()))
+            .collect()
+    }
+
+    /// Re-evaluates from the earliest start found until no earlier range appears, so
+    /// merged ranges carry their true start.
+    fn closure(&self, a: i64, eval: impl Fn(i64) -> Grouped<Vec<Range>>) -> Grouped<Vec<Range>> {
+        let mut lo = a;
+        loop {
+            let out = eval(lo);
+            let earliest = out
+                .iter()
+                .flat_map(|(_, rs)| rs.iter().map(|r| r.lo()))
+                .min()
+                .unwrap_or(lo);
+            if earliest >= lo || earliest == i64::MIN {
+                return out;
+            }
+            lo = earliest;
+        }
+    }
+
+    /// Runs of points where the predicate holds, with persistence.
+    fn runs(&self, predicate: &crate::ir::Num, p: Persistence, a: i64, b: i64) -> Grouped<Vec<Range>> {
+        let leaves = Leaves::of_num(predicate);
+        let mut lo = self.guess_start(&leaves, a, 1).min(a);
+        loop {
+            let data = self.num(predicate, lo, b);
+            // Every run touching [a, b] starts after a false point before `a`.
+            let complete = data.iter().all(|(_, c)| {
+                c.values
+                    .iter()
+                    .position(|&v| !truthy(v))
+                    .is_some_and(|i| c.ts[i] < a)
+            });
+            if complete || !self.data_before(&leaves, lo) {
+                return data
+                    .into_iter()
+                    .map(|(g, c)| (g, runs_of(&c, p)))
+                    .collect();
+            }
+            let back = a.saturating_sub(lo).max(1_000);
+            lo = a.saturating_sub(back.saturating_mul(2));
+        }
+    }
+
+    fn not(&self, input: &Ranges, a: i64, b: i64) -> Grouped<Vec<Range>> {
+        let leaves = Leaves::of_ranges(input);
+        let mut lo = self.guess_start(&leaves, a, 2).min(a);
+        loop {
+            let child = self.ranges(input, lo, b);
+            let complete = child
+                .iter()
+                .all(|(_, rs)| rs.iter().any(|r| r.end.is_some_and(|e| e < a)));
+            if complete || !self.data_before(&leaves, lo) {
+                return child
+                    .into_iter()
+                    .map(|(g, rs)| (g, complement(&merge(rs))))
+                    .collect();
+            }
+            let back = a.saturating_sub(lo).max(1_000);
+            lo = a.saturating_sub(back.saturating_mul(2));
+        }
+    }
+
+    fn on_change(&self, input: &AnySeries, a: i64, b: i64) -> Grouped<Vec<Range>> {
+        let leaves = Leaves::of_any(input);
+        let instants = |changes: Vec<i64>| {
+            changes
+                .into_iter()
+                .filter(|t| *t >= a && *t <= b)
+                .map(|t| Range { start: Some(t), end: Some(t) })
+                .collect::<Vec<_>>()
+        };
+        match input {
+            AnySeries::Numeric(n) => self
+                .with_history(&leaves, a, b, 1, |lo, hi| self.num(n, lo, hi), 0)
+                .into_iter()
+                .map(|(g, c)| (g, instants(changes(&c, |x, y| x.to_bits() == y.to_bits() || x == y))))
+                .collect(),
+            AnySeries::Enum(e) => self
+                .with_history(&leaves, a, b, 1, |lo, hi| self.enum_series(e, lo, hi), 0)
+                .into_iter()
+                .map(|(g, c)| (g, instants(changes(&c, |x, y| x == y))))
+                .collect(),
+            AnySeries::Log(l) => self
+                .with_history(&leaves, a, b, 1, |lo, hi| self.logs(l, lo, hi), 0)
+                .into_iter()
+                .map(|(g, c)| (g, instants(changes(&c, |x, y| x.0 == y.0))))
+                .collect(),
+        }
+    }
+}
+
+fn changes<V>(c: &Columns<V>, same: impl Fn(&V, &V) -> bool) -> Vec<i64> {
+    (1..c.ts.len())
+        .filter(|&i| !same(&c.values[i - 1], &c.values[i]))
+        .map(|i| c.ts[i])
+        .collect()
+}
+
+/// Ranges of consecutive true points. A run ends at the first false point (its `end`) or
+/// stays open. It is kept when it has `min_points` points and lasts `min_duration`
+/// (to its end, or to its last point while open).
+fn runs_of(c: &Columns<f64>, p: Persistence) -> Vec<Range> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.ts.len() {
+        if !truthy(c.values[i]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < c.ts.len() && truthy(c.values[j]) {
+            j += 1;
+        }
+        let start = c.ts[i];
+        let end = c.ts.get(j).copied();
+        let span = end.unwrap_or(c.ts[j - 1]) - start;
+        if j - i >= p.min_points.max(1) && span >= p.min_duration {
+            let start = if p.start_at_persistence {
+                let nth = c.ts[i + p.min_points.max(1) - 1];
+                let s = nth.max(start.saturating_add(p.min_duration));
+                end.map_or(s, |e| s.min(e))
+            } else {
+                start
+            };
+            out.push(Range {
+                start: Some(start),
+                end,
+            });
+        }
+        i = j;
+    }
+    out
+}
+
+/// Sorts and merges overlapping and touching ranges.
+pub(crate) fn merge(mut rs: Vec<Range>) -> Vec<Range> {
+    rs.sort_by_key(|r| (r.lo(), r.hi()));
+    let mut out: Vec<Range> = Vec::with_capacity(rs.len());
+    for r in rs {
+        match out.last_mut() {
+            Some(last) if r.lo() <= last.hi() => {
+                if r.hi() > last.hi() {
+                    last.end = r.end;
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+fn intersect(x: &[Range], y: &[Range]) -> Vec<Range> {
+    let mut out = Vec::new();
+    for r in x {
+        for s in y {
+            let lo = r.lo().max(s.lo());
+            let hi = r.hi().min(s.hi());
+            if lo < hi || (lo == hi && (r.lo() == r.hi() || s.lo() == s.hi())) {
+                out.push(Range {
+                    start: (lo != i64::MIN).then_some(lo),
+                    end: (hi != i64::MAX).then_some(hi),
+                });
+            }
+        }
+    }
+    merge(out)
+}
+
+/// The gaps between merged ranges over the whole time axis.
+fn complement(rs: &[Range]) -> Vec<Range> {
+    let mut out = Vec::new();
+    let mut prev: Option<Option<i64>> = Some(None);
+    for r in rs {
+        if let Some(p) = prev {
+            if r.start.is_some() && p.is_none_or(|p| Some(p) != r.start) {
+                out.push(Range { start: p, end: r.start });
+            }
+        }
+        prev = r.end.map(Some);
+    }
+    if let Some(Some(p)) = prev {
+        out.push(Range { start: Some(p), end: None });
+    }
+    if rs.is_empty() {
+        out = vec![Range { start: None, end: None }];
+    }
+    out
+}
+
+/// Points inside any of the ranges.
+pub(crate) fn keep_inside<V: Clone>(c: &Columns<V>, rs: &[Range]) -> Columns<V> {
+    let rs = merge(rs.to_vec());
+    let mut out = Columns {
+        ts: Vec::new(),
+        values: Vec::new(),
+        series: Vec::new(),
+    };
+    for i in 0..c.ts.len() {
+        let t = c.ts[i];
+        if rs.iter().any(|r| r.contains(t)) {
+            out.ts.push(t);
+            out.values.push(c.values[i].clone());
+            if let Some(s) = c.series.get(i) {
+                out.series.push(*s);
+            }
+        }
+    }
+    out
+}
