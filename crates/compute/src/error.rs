@@ -58,6 +58,20 @@ pub enum DiagnosticKind {
         /// The variable's union variant.
         actual: String,
     },
+    /// Units that cannot be converted into each other; `Compute:UnitConversionInvalid`.
+    #[error("cannot convert unit `{from}` to `{to}`")]
+    UnitConversionInvalid {
+        /// Unit of the input (empty when it has none).
+        from: String,
+        /// Unit asked for.
+        to: String,
+    },
+    /// A regular expression that does not compile; `Compute:CannotCompileRegexp`.
+    #[error("invalid regular expression `{pattern}`")]
+    InvalidRegex {
+        /// The pattern as given.
+        pattern: String,
+    },
     /// A field out of range or missing; `Compute:InvalidArgument`-like.
     #[error("invalid argument `{argument}`: {reason}")]
     InvalidArgument {
@@ -77,6 +91,12 @@ pub enum InvalidReason {
     /// A required field is absent.
     #[error("is required")]
     Missing,
+    /// Outside the allowed range (e.g. a percentile outside `[0, 1]`).
+    #[error("is out of range")]
+    OutOfRange,
+    /// The input must be a numeric series.
+    #[error("must be numeric")]
+    NotNumeric,
     /// A reference loops back to itself.
     #[error("reference cycle")]
     Cycle,

@@ -392,3 +392,25 @@ async fn errors_are_conjure_bodies_with_upstream_names() -> Result<()> {
     ensure!(e.error_name == "Default:InvalidArgument", "{e:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "server/compute bug: bucketed HTTP compute reads the first bucket from its aligned start, so points before `start` are counted (PROTOCOL §6: the result over [start, end] equals the result over the data cut to it)"]
+async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    // 1 s buckets over a range that starts mid-bucket.
+    let points = series(BASE - 20 * SEC, 100 * MS, 0..200);
+    server.write_doubles(&rid, "x", &points).await?;
+    let (start, end) = (BASE - 9500 * MS, BASE + 500 * MS);
+    let node = series_node("numeric", &rid, "x", &[], Some(10));
+    let result = server.compute(&node, start, end).await?;
+    let ComputeNodeResponse::BucketedNumeric(plot) = &result else { bail!("got {}", result.variant_name()) };
+    let inside = points.iter().filter(|(t, _)| (start..=end).contains(t)).count() as i64;
+    let counted: i64 = plot.buckets.iter().map(|b| b.count.map_or(0, |c| c.0)).sum();
+    ensure!(counted == inside, "buckets count {counted} points, the range holds {inside}");
+    for b in &plot.buckets {
+        let first = timestamp_to_nanos(&b.first_point.as_ref().unwrap().timestamp)?;
+        ensure!(first >= start, "bucket first point {first} before the range start {start}");
+    }
+    Ok(())
+}

@@ -479,3 +479,18 @@ proptest! {
         model.check(&open_small(dir.path()));
     }
 }
+
+#[test]
+fn a_second_process_cannot_open_the_same_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = open(dir.path());
+    match DurableStore::open(cfg(dir.path())) {
+        Err(OpenError::Locked { .. }) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    first.close().expect("close");
+    drop(first);
+    // The lock goes with the store.
+    let again = open(dir.path());
+    again.close().expect("close");
+}

@@ -145,6 +145,12 @@ impl StoreConfig {
 /// Why a durable store did not open. Nothing on disk was changed when this is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// Another process holds the data directory: two writers would corrupt each other.
+    #[error("{} is in use by another Sightline process (lock file held)", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The directory or a file in it could not be used.
     #[error("cannot use {path}: {source}")]
     Io {

@@ -109,6 +109,8 @@ pub(crate) struct Inner {
     flushed: Condvar,
     ingested: AtomicU64,
     recovery: RecoveryReport,
+    /// Held for the life of the store; the OS releases it if the process dies.
+    _lock: std::fs::File,
 }
 
 /// A crash-safe store in a data directory. See the module docs and `docs/storage.md`.
@@ -116,6 +118,22 @@ pub(crate) struct Inner {
 pub struct DurableStore {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Takes the exclusive lock on `dir/LOCK`, so a second process cannot open the same store.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, OpenError> {
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::Locked { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(OpenError::Io { path, source }),
+    }
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OpenError + '_ {
@@ -135,6 +153,7 @@ impl DurableStore {
         for d in [&dir, &wal_dir, &seg_dir] {
             std::fs::create_dir_all(d).map_err(io_at(d))?;
         }
+        let lock = lock_dir(&dir)?;
         let rec = recover::recover(&config, &dir, &wal_dir, &seg_dir)?;
         let wal =
             WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
@@ -164,6 +183,7 @@ impl DurableStore {
             ingested: AtomicU64::new(0),
             recovery: rec.report,
             config,
+            _lock: lock,
         });
         let store = DurableStore {
             threads: Mutex::new(Vec::new()),
