@@ -14,7 +14,8 @@ use wire::persistent_compute::{InvalidComputationType as I, PollingOnlyComputati
 use wire::scout_compute::ComputableNode;
 
 use crate::error::DiagnosticKind;
-use crate::plan::{empty_context, Lowerer};
+use crate::lower::Lowerer;
+use crate::plan::empty_context;
 
 /// The §5 verdict on a node, computed without reading data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use crate::plan::ChannelInput;
 use crate::source::{DataSource, LogEntry};
 
 /// Points of one channel in `[start, end]`, sorted by timestamp.
@@ -23,18 +22,6 @@ pub(crate) struct Columns<V> {
     pub(crate) values: Vec<V>,
     /// The series each point came from; gives log points a stable id.
     pub(crate) series: Vec<u64>,
-}
-
-/// Series ids of the input in a fixed order, so ties merge the same way in every read.
-pub(crate) fn series_ids(input: &ChannelInput, source: &dyn DataSource) -> Vec<u64> {
-    let mut ids: Vec<u64> = source
-        .series(&input.dataset, &input.channel, &input.tags)
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 /// Total points of the input in `[start, end]`, from counts only.

@@ -52,7 +52,7 @@ pub(crate) enum Cmp {
 }
 
 /// Functions of the aligned values of several inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Combine {
     Add,
     Sub,

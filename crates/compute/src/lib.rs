@@ -14,6 +14,11 @@
 
 mod classify;
 mod columns;
+mod engine;
+mod ir;
+mod lower;
+mod units;
+mod value;
 mod error;
 mod eval;
 mod live;

@@ -20,11 +20,10 @@ use wire::persistent_compute::AppendResult;
 use wire::scout_compute::ComputeNodeResponse;
 use wire::time::nanos_to_timestamp;
 
-use crate::columns;
 use crate::error::ComputeError;
 use crate::eval::Shape;
 use crate::plan::Plan;
-use crate::source::{ChannelKind, DataSource};
+use crate::source::DataSource;
 
 /// How a live computation chooses between raw and bucketed results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,20 +93,13 @@ impl LiveComputation {
         now: i64,
     ) -> Result<ComputeNodeResponse, ComputeError> {
         let end = self.next_end(now);
-        let ids = columns::series_ids(&self.plan.input, source);
-        let shape = self.choose_shape(&ids, source, end, None);
-        Ok(self.full_at(&ids, source, end, shape))
+        let shape = self.choose_shape(source, end, None);
+        Ok(self.full_at(source, end, shape))
     }
 
-    fn full_at(
-        &mut self,
-        ids: &[u64],
-        source: &dyn DataSource,
-        end: i64,
-        shape: Shape,
-    ) -> ComputeNodeResponse {
+    fn full_at(&mut self, source: &dyn DataSource, end: i64, shape: Shape) -> ComputeNodeResponse {
         let start = end.saturating_sub(self.window);
-        let result = self.plan.full_with(ids, source, start, end, shape);
+        let result = self.plan.full_with(source, start, end, shape);
         self.sent = Some(Sent {
             shape,
             last_end: end,
@@ -130,22 +122,22 @@ impl LiveComputation {
         };
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
-        let ids = columns::series_ids(&self.plan.input, source);
-        let shape = self.choose_shape(&ids, source, end, Some(sent.shape));
+        let shape = self.choose_shape(source, end, Some(sent.shape));
         if shape != sent.shape {
-            return Ok(LiveUpdate::Full(self.full_at(&ids, source, end, shape)));
+            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
         }
-        // Invisible writes (all beyond `end`) and no stored point newly in the window:
-        // the client's merged state already equals a fresh full result.
-        let newly_visible = columns::count(&ids, source, sent.last_end.saturating_add(1), end);
-        if earliest_change > end && newly_visible == 0 {
+        // Series only: invisible writes (all beyond `end`) and no stored point newly in
+        // the window leave the client's merged state equal to a fresh full result. Ranges
+        // and values may depend on `end` itself (open ranges, window-bound durations).
+        let newly_visible = self.plan.raw_point_count(source, sent.last_end.saturating_add(1), end);
+        if self.plan.is_series() && earliest_change > end && newly_visible == 0 {
             return Ok(LiveUpdate::Unchanged);
         }
         let from = earliest_change
             .saturating_sub(self.plan.look_back())
             .min(sent.last_end)
             .max(start);
-        let result = self.plan.append_with(&ids, source, from, end, shape);
+        let result = self.plan.append_with(source, from, end, start, shape);
         self.sent = Some(Sent {
             shape,
             last_end: end,
@@ -165,24 +157,22 @@ impl LiveComputation {
         }
     }
 
-    fn choose_shape(
-        &self,
-        ids: &[u64],
-        source: &dyn DataSource,
-        end: i64,
-        current: Option<Shape>,
-    ) -> Shape {
+    fn choose_shape(&self, source: &dyn DataSource, end: i64, current: Option<Shape>) -> Shape {
+        let start = end.saturating_sub(self.window);
+        if !self.plan.is_series() {
+            return self.plan.shape_for(source, start, end, self.window, None);
+        }
         let bucketed = Shape::Bucketed {
             width: self.plan.width(self.window),
         };
-        if self.plan.input.kind == ChannelKind::Log {
+        if self.plan.is_log() {
             return Shape::Raw;
         }
         match self.mode {
             LiveMode::Raw => Shape::Raw,
             LiveMode::Bucketed => bucketed,
             LiveMode::Auto => {
-                let n = columns::count(ids, source, end.saturating_sub(self.window), end);
+                let n = self.plan.raw_point_count(source, start, end);
                 let limit = self.plan.buckets;
                 match current {
                     Some(Shape::Bucketed { .. })

@@ -162,7 +162,9 @@ impl Unit {
             let p = if divide { -1 } else { 1 };
             dims = d(&[(dims, 1), (fd, p)]);
             scale *= if divide { 1.0 / fs } else { fs };
-            offset = fo;
+            if fo != 0.0 {
+                offset = fo;
+            }
             count += 1;
             token.clear();
             Some(())

@@ -18,18 +18,6 @@ impl<'a> Leaves<'a> {
         l
     }
 
-    pub(crate) fn of_enum(e: &'a EnumS) -> Self {
-        let mut l = Leaves::default();
-        l.enum_s(e, 0);
-        l
-    }
-
-    pub(crate) fn of_log(e: &'a LogS) -> Self {
-        let mut l = Leaves::default();
-        l.log(e, 0);
-        l
-    }
-
     pub(crate) fn of_any(e: &'a AnySeries) -> Self {
         let mut l = Leaves::default();
         l.any(e, 0);
@@ -160,5 +148,16 @@ pub(crate) fn look_back_ranges(e: &Ranges) -> i64 {
             look_back_ranges(input).saturating_add((*before).max(0))
         }
         Ranges::OnChange(x) => look_back_any(x),
+    }
+}
+
+/// Look-back of a plan's output.
+pub(crate) fn look_back_of(o: &crate::plan::Output) -> i64 {
+    use crate::plan::{Output, ValueSelect};
+    match o {
+        Output::Series(s) | Output::Value(ValueSelect::Point { series: s, .. }) => look_back_any(s),
+        Output::Ranges { ranges, .. } | Output::Value(ValueSelect::Range { ranges, .. }) => {
+            look_back_ranges(ranges)
+        }
     }
 }

@@ -27,8 +27,8 @@ use crate::columns::{self, Columns};
 use crate::ir::ChannelInput;
 use crate::source::DataSource;
 
-pub(crate) use leaves::Leaves;
-pub(crate) use ranges::{Range, RANGE_OPEN};
+pub(crate) use leaves::{look_back_of, Leaves};
+pub(crate) use ranges::Range;
 
 /// Tag values of a group; empty when not grouped.
 pub(crate) type Tags = BTreeMap<String, String>;

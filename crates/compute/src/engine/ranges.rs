@@ -44,9 +44,6 @@ impl Range {
     }
 }
 
-/// Sentinel kept for callers that need "open" explicitly.
-pub(crate) const RANGE_OPEN: Option<i64> = None;
-
 fn truthy(v: f64) -> bool {
     v != 0.0 && !v.is_nan()
 }

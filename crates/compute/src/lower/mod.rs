@@ -59,10 +59,6 @@ impl<'a> Lowerer<'a> {
         !self.diagnostics.is_empty()
     }
 
-    fn structural_only(&self) -> bool {
-        self.source.is_none()
-    }
-
     pub(crate) fn report(&mut self, path: impl Into<String>, kind: DiagnosticKind) {
         self.diagnostics.push(Diagnostic {
             path: path.into(),

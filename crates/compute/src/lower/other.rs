@@ -153,7 +153,8 @@ impl Lowerer<'_> {
         if let Some(c) = c {
             let path = format!("{path}.persistenceWindowConfiguration");
             if let Some(n) = &c.min_points {
-                p.min_points = self.count(self.integer(n, ctx, &format!("{path}.minPoints")), &path, "minPoints");
+                let n = self.integer(n, ctx, &format!("{path}.minPoints"));
+                p.min_points = self.count(n, &path, "minPoints");
             }
             if let Some(d) = &c.min_duration {
                 p.min_duration = self.duration_const(d, ctx, &format!("{path}.minDuration")).unwrap_or(0).max(0);
@@ -324,7 +325,8 @@ impl Lowerer<'_> {
     ) -> Persistence {
         let mut p = Persistence::default();
         if let Some(n) = min_points {
-            p.min_points = self.count(self.integer(n, ctx, &format!("{path}.minPoints")), path, "minPoints");
+            let n = self.integer(n, ctx, &format!("{path}.minPoints"));
+            p.min_points = self.count(n, path, "minPoints");
         }
         if let Some(d) = min_duration {
             p.min_duration = self.duration(d, ctx, &format!("{path}.minDuration")).unwrap_or(0).max(0);

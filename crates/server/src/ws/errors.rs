@@ -135,6 +135,14 @@ fn diagnostic_error(d: &Diagnostic) -> WireError {
                 .with_param("variableName", name.clone())
                 .with_param("expectedType", *expected)
         }
+        DiagnosticKind::UnitConversionInvalid { from, to } => {
+            bad("Compute:UnitConversionInvalid", message)
+                .with_param("inputUnit", from.clone())
+                .with_param("outputUnit", to.clone())
+        }
+        DiagnosticKind::InvalidRegex { pattern } => {
+            bad("Compute:CannotCompileRegexp", message).with_param("regex", pattern.clone())
+        }
         DiagnosticKind::InvalidArgument { argument, .. } => {
             bad("Default:InvalidArgument", message).with_param("argument", *argument)
         }
