@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use wire::persistent_compute::{
-    ComputeNodeAppendResponse, GroupedComputeNodeAppendResponse,
-    GroupedComputeNodeAppendResponses,
+    ComputeNodeAppendResponse, GroupedComputeNodeAppendResponse, GroupedComputeNodeAppendResponses,
 };
 use wire::scout_compute::{
     BucketedEnumPlot, BucketedNumericPlot, ComputeNodeResponse, ComputeUnitResult, EnumPlot,
@@ -28,7 +27,9 @@ use crate::summarize::{self, bucket_of, bucket_start, bucket_width};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
     Raw,
-    Bucketed { width: i64 },
+    Bucketed {
+        width: i64,
+    },
     /// A list of ranges.
     Ranges,
     /// More than `maxRanges` ranges: a summary (no append form).
@@ -359,7 +360,12 @@ impl Plan {
     }
 }
 
-pub(crate) fn series_cols_pub(engine: &Engine<'_>, s: &AnySeries, a: i64, b: i64) -> Grouped<(Vec<i64>, SeriesPoint)> {
+pub(crate) fn series_cols_pub(
+    engine: &Engine<'_>,
+    s: &AnySeries,
+    a: i64,
+    b: i64,
+) -> Grouped<(Vec<i64>, SeriesPoint)> {
     series_cols(engine, s, a, b)
         .into_iter()
         .map(|(g, c)| match c {
@@ -379,13 +385,21 @@ pub(crate) enum SeriesPoint {
 
 fn series_cols(engine: &Engine<'_>, s: &AnySeries, a: i64, b: i64) -> Grouped<SeriesCols> {
     match s {
-        AnySeries::Numeric(n) => engine.num(n, a, b).into_iter().map(|(g, c)| (g, SeriesCols::Num(c))).collect(),
+        AnySeries::Numeric(n) => engine
+            .num(n, a, b)
+            .into_iter()
+            .map(|(g, c)| (g, SeriesCols::Num(c)))
+            .collect(),
         AnySeries::Enum(e) => engine
             .enum_series(e, a, b)
             .into_iter()
             .map(|(g, c)| (g, SeriesCols::Enum(c)))
             .collect(),
-        AnySeries::Log(l) => engine.logs(l, a, b).into_iter().map(|(g, c)| (g, SeriesCols::Log(c))).collect(),
+        AnySeries::Log(l) => engine
+            .logs(l, a, b)
+            .into_iter()
+            .map(|(g, c)| (g, SeriesCols::Log(c)))
+            .collect(),
     }
 }
 

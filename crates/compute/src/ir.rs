@@ -33,11 +33,22 @@ pub(crate) enum Unary {
     Asin,
     Acos,
     /// `v · mul + add`: scale, offset, unit conversion.
-    Affine { mul: f64, add: f64 },
+    Affine {
+        mul: f64,
+        add: f64,
+    },
     /// `1.0` where the comparison with the constant holds, else `0.0` (NaN: `0.0`).
-    Compare { op: Cmp, threshold: f64 },
+    Compare {
+        op: Cmp,
+        threshold: f64,
+    },
     /// `1.0` where `lo (<|<=) v (<|<=) hi` (inside) or outside it.
-    Bounds { lo: f64, hi: f64, inside: bool, inclusive: bool },
+    Bounds {
+        lo: f64,
+        hi: f64,
+        inside: bool,
+        inclusive: bool,
+    },
 }
 
 /// Comparisons; NaN compares false.
@@ -185,9 +196,10 @@ impl PartialEq for StringFilter {
         match (self, other) {
             (StringFilter::In(a), StringFilter::In(b)) => a == b,
             (StringFilter::NotIn(a), StringFilter::NotIn(b)) => a == b,
-            (StringFilter::Regex(a), StringFilter::Regex(b)) => {
-                a.iter().map(|r| r.as_str()).eq(b.iter().map(|r| r.as_str()))
-            }
+            (StringFilter::Regex(a), StringFilter::Regex(b)) => a
+                .iter()
+                .map(|r| r.as_str())
+                .eq(b.iter().map(|r| r.as_str())),
             _ => false,
         }
     }

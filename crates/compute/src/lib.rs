@@ -15,16 +15,16 @@
 mod classify;
 mod columns;
 mod engine;
-mod ir;
-mod lower;
-mod units;
-mod value;
 mod error;
 mod eval;
+mod ir;
 mod live;
+mod lower;
 mod plan;
 mod source;
 mod summarize;
+mod units;
+mod value;
 
 pub use classify::{classify, Classification, Unsupported};
 pub use error::{ComputeError, Diagnostic, DiagnosticKind, InvalidReason};

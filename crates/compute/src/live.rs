@@ -129,7 +129,9 @@ impl LiveComputation {
         // Series only: invisible writes (all beyond `end`) and no stored point newly in
         // the window leave the client's merged state equal to a fresh full result. Ranges
         // and values may depend on `end` itself (open ranges, window-bound durations).
-        let newly_visible = self.plan.raw_point_count(source, sent.last_end.saturating_add(1), end);
+        let newly_visible = self
+            .plan
+            .raw_point_count(source, sent.last_end.saturating_add(1), end);
         if self.plan.is_series() && earliest_change > end && newly_visible == 0 {
             return Ok(LiveUpdate::Unchanged);
         }

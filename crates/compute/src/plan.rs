@@ -51,7 +51,11 @@ pub(crate) enum ValueSelect {
         skip_nan: bool,
     },
     /// First, last or n-th range (sorted by start, ascending or descending).
-    Range { ranges: Ranges, index: i64, descending: bool },
+    Range {
+        ranges: Ranges,
+        index: i64,
+        descending: bool,
+    },
 }
 
 /// Plans `node` against `context` and `source`, reporting all problems at once.

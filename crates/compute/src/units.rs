@@ -58,7 +58,12 @@ fn atom(symbol: &str) -> Option<(Dims, f64, f64, bool)> {
         "deg" | "°" => (RAD, std::f64::consts::PI / 180.0, 0.0, false),
         "rev" | "rotation" => (RAD, std::f64::consts::TAU, 0.0, false),
         "Hz" => (d(&[(S, -1)]), 1.0, 0.0, true),
-        "rpm" => (d(&[(RAD, 1), (S, -1)]), std::f64::consts::TAU / 60.0, 0.0, false),
+        "rpm" => (
+            d(&[(RAD, 1), (S, -1)]),
+            std::f64::consts::TAU / 60.0,
+            0.0,
+            false,
+        ),
         "N" => (n, 1.0, 0.0, true),
         "lbf" => (n, 4.448_221_615_260_5, 0.0, false),
         "Pa" => (pa, 1.0, 0.0, true),

@@ -4,9 +4,7 @@
 mod common;
 
 use common::{channel_node, empty_context, parse_node, MemSource, Val, DATASET};
-use sightline_compute::{
-    classify, plan, ChannelKind, DiagnosticKind, LiveMode, LiveUpdate, Unsupported,
-};
+use sightline_compute::{classify, plan, ChannelKind, DiagnosticKind, LiveMode, LiveUpdate};
 use wire::persistent_compute::{InvalidComputationType, PollingOnlyComputationType};
 use wire::scout_compute::{ComputeNodeResponse, ComputeUnitResult, UnitResult};
 
@@ -18,7 +16,7 @@ fn source() -> MemSource {
 }
 
 #[test]
-fn cumulative_sum_is_invalid_and_unsupported_with_its_path() {
+fn cumulative_sum_is_invalid_for_streaming_but_supported_for_http() {
     let node = parse_node(
         r#"{"type":"series","series":{"input":{"type":"numeric","numeric":{"type":"cumulativeSum",
         "cumulativeSum":{"startTimestamp":{"type":"literal","literal":{"seconds":0,"nanos":0}},"input":{"type":"channel","channel":{"type":"dataSource","dataSource":{
@@ -30,13 +28,7 @@ fn cumulative_sum_is_invalid_and_unsupported_with_its_path() {
         vec![InvalidComputationType::CumulativeSum]
     );
     assert!(c.polling_only.is_empty());
-    assert_eq!(
-        c.unsupported,
-        vec![Unsupported {
-            variant: "cumulativeSum".into(),
-            path: "node.series.input.numeric.cumulativeSum".into()
-        }]
-    );
+    assert!(c.unsupported.is_empty());
 }
 
 #[test]
@@ -109,16 +101,21 @@ fn plan_reports_every_problem_with_paths() {
             ..
         }
     ));
-    let errs = plan(
+    // A channel that does not exist yet is an empty series, still watched.
+    let p = plan(
         &channel_node("numeric", "nope", &[], None),
         &empty_context(),
         &source(),
     )
-    .unwrap_err();
-    assert_eq!(errs[0].path, "node.series.input.numeric.channel.dataSource");
-    assert!(
-        matches!(&errs[0].kind, DiagnosticKind::ChannelNotFound { channel, .. } if channel == "nope")
+    .unwrap();
+    assert_eq!(
+        p.watched_channels(),
+        vec![(DATASET.to_string(), "nope".to_string())]
     );
+    match p.compute(&source(), 0, 10).unwrap() {
+        ComputeNodeResponse::Numeric(n) => assert!(n.values.is_empty()),
+        other => panic!("unexpected {}", other.variant_name()),
+    }
 }
 
 #[test]

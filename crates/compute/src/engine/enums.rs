@@ -13,9 +13,9 @@ impl Engine<'_> {
     /// Points of an enum series in `[a, b]`.
     pub(crate) fn enum_series(&self, e: &EnumS, a: i64, b: i64) -> Grouped<Columns<Arc<str>>> {
         match e {
-            EnumS::Channel(c) => {
-                self.read_leaf(c, a, b, |ids, a, b| columns::strings(ids, self.source, a, b))
-            }
+            EnumS::Channel(c) => self.read_leaf(c, a, b, |ids, a, b| {
+                columns::strings(ids, self.source, a, b)
+            }),
             EnumS::Shift(x, d) => self
                 .enum_series(x, a.saturating_sub(*d), b.saturating_sub(*d))
                 .into_iter()
@@ -33,8 +33,10 @@ impl Engine<'_> {
                 .num(input, a, b)
                 .into_iter()
                 .map(|(g, c)| {
-                    let labels: Vec<Arc<str>> =
-                        mapping.iter().map(|(_, _, s)| Arc::from(s.as_str())).collect();
+                    let labels: Vec<Arc<str>> = mapping
+                        .iter()
+                        .map(|(_, _, s)| Arc::from(s.as_str()))
+                        .collect();
                     let default: Option<Arc<str>> = default.as_deref().map(Arc::from);
                     let (mut ts, mut vs) = (Vec::new(), Vec::new());
                     for (&t, &v) in c.ts.iter().zip(&c.values) {

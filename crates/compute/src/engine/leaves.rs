@@ -57,9 +57,7 @@ impl<'a> Leaves<'a> {
                 self.num(input, s);
                 self.ranges(ranges, s);
             }
-            Num::EnumToNumeric { input, .. } | Num::EnumTest { input, .. } => {
-                self.enum_s(input, s)
-            }
+            Num::EnumToNumeric { input, .. } | Num::EnumTest { input, .. } => self.enum_s(input, s),
         }
     }
 
@@ -122,9 +120,7 @@ pub(crate) fn look_back_enum(e: &EnumS) -> i64 {
         EnumS::Channel(_) => 0,
         EnumS::Shift(x, d) => look_back_enum(x).saturating_sub(*d).max(0),
         EnumS::ValueMap { input, .. } => look_back_num(input),
-        EnumS::RangeFilter { input, ranges } => {
-            look_back_enum(input).max(look_back_ranges(ranges))
-        }
+        EnumS::RangeFilter { input, ranges } => look_back_enum(input).max(look_back_ranges(ranges)),
     }
 }
 

@@ -88,7 +88,9 @@ impl<'a> Engine<'a> {
     }
 
     pub(crate) fn read_numeric(&self, c: &ChannelInput, a: i64, b: i64) -> Grouped<Columns<f64>> {
-        self.read_leaf(c, a, b, |ids, a, b| columns::numeric(ids, self.source, a, b))
+        self.read_leaf(c, a, b, |ids, a, b| {
+            columns::numeric(ids, self.source, a, b)
+        })
     }
 
     /// Points stored for the leaves of `leaves` in `[a, b]` (after their time shifts).
@@ -108,7 +110,10 @@ impl<'a> Engine<'a> {
     }
 
     fn all_ids(&self, c: &ChannelInput) -> Vec<u64> {
-        self.groups(c).into_iter().flat_map(|(_, ids)| ids).collect()
+        self.groups(c)
+            .into_iter()
+            .flat_map(|(_, ids)| ids)
+            .collect()
     }
 
     /// Whether any leaf holds a point before `t` (shifted), i.e. looking further back
@@ -190,10 +195,7 @@ pub(crate) fn pair_groups<T>(inputs: &[Grouped<T>]) -> Vec<(Tags, Vec<&T>)> {
 }
 
 /// Pairs the groups of two inputs of different types (see [`pair_groups`]).
-pub(crate) fn pair2<'x, A, B>(
-    a: &'x Grouped<A>,
-    b: &'x Grouped<B>,
-) -> Vec<(Tags, &'x A, &'x B)> {
+pub(crate) fn pair2<'x, A, B>(a: &'x Grouped<A>, b: &'x Grouped<B>) -> Vec<(Tags, &'x A, &'x B)> {
     let mut out = Vec::new();
     for (ga, va) in a {
         for (gb, vb) in b {

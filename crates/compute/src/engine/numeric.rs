@@ -106,7 +106,13 @@ impl Engine<'_> {
 }
 
 impl Engine<'_> {
-    fn union(&self, inputs: &[Num], agg: Option<crate::ir::Agg>, a: i64, b: i64) -> Grouped<Columns<f64>> {
+    fn union(
+        &self,
+        inputs: &[Num],
+        agg: Option<crate::ir::Agg>,
+        a: i64,
+        b: i64,
+    ) -> Grouped<Columns<f64>> {
         let evaluated: Vec<_> = inputs.iter().map(|x| self.num(x, a, b)).collect();
         pair_groups(&evaluated)
             .into_iter()
@@ -156,7 +162,10 @@ fn align(op: Combine, inputs: &[&Input], fill: i64, a: i64, b: i64) -> Columns<f
     let mut cursors = vec![0usize; inputs.len()];
     let mut values = vec![0.0; inputs.len()];
     let mut exact = vec![false; inputs.len()];
-    let (mut ts, mut vs) = (Vec::with_capacity(out_ts.len()), Vec::with_capacity(out_ts.len()));
+    let (mut ts, mut vs) = (
+        Vec::with_capacity(out_ts.len()),
+        Vec::with_capacity(out_ts.len()),
+    );
     'points: for t in out_ts {
         for (k, input) in inputs.iter().enumerate() {
             match input {
@@ -297,16 +306,18 @@ pub(crate) fn map(g: Grouped<Columns<f64>>, f: impl Fn(f64) -> f64) -> Grouped<C
         .collect()
 }
 
-pub(crate) fn filter(g: Grouped<Columns<f64>>, keep: impl Fn(f64) -> bool) -> Grouped<Columns<f64>> {
+pub(crate) fn filter(
+    g: Grouped<Columns<f64>>,
+    keep: impl Fn(f64) -> bool,
+) -> Grouped<Columns<f64>> {
     g.into_iter()
         .map(|(k, c)| {
-            let (ts, vs) = c
-                .ts
-                .iter()
-                .zip(&c.values)
-                .filter(|(_, v)| keep(**v))
-                .map(|(t, v)| (*t, *v))
-                .unzip();
+            let (ts, vs) =
+                c.ts.iter()
+                    .zip(&c.values)
+                    .filter(|(_, v)| keep(**v))
+                    .map(|(t, v)| (*t, *v))
+                    .unzip();
             (k, cols(ts, vs))
         })
         .collect()

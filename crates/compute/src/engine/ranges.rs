@@ -69,7 +69,10 @@ impl Engine<'_> {
                     .map(|(g, m)| {
                         let mut it = m.into_iter();
                         let first = it.next().cloned().unwrap_or_default();
-                        (g, it.fold(merge(first), |acc, r| intersect(&acc, &merge(r.clone()))))
+                        (
+                            g,
+                            it.fold(merge(first), |acc, r| intersect(&acc, &merge(r.clone()))),
+                        )
                     })
                     .collect()
             }
@@ -122,7 +125,13 @@ impl Engine<'_> {
                 self.with_history(&leaves, a, b, 1, |lo, hi| self.num(diff, lo, hi), 0)
                     .into_iter()
                     .map(|(g, c)| {
-                        let sign = |v: f64| if v.is_nan() { None } else { Some(v.partial_cmp(&0.0)) };
+                        let sign = |v: f64| {
+                            if v.is_nan() {
+                                None
+                            } else {
+                                Some(v.partial_cmp(&0.0))
+                            }
+                        };
                         let mut out = Vec::new();
                         for i in 1..c.ts.len() {
                             let t = c.ts[i];
@@ -131,7 +140,10 @@ impl Engine<'_> {
                             }
                             if let (Some(p), Some(n)) = (sign(c.values[i - 1]), sign(c.values[i])) {
                                 if p != n {
-                                    out.push(Range { start: Some(t), end: Some(t) });
+                                    out.push(Range {
+                                        start: Some(t),
+                                        end: Some(t),
+                                    });
                                 }
                             }
                         }
@@ -164,7 +176,13 @@ impl Engine<'_> {
     }
 
     /// Runs of points where the predicate holds, with persistence.
-    fn runs(&self, predicate: &crate::ir::Num, p: Persistence, a: i64, b: i64) -> Grouped<Vec<Range>> {
+    fn runs(
+        &self,
+        predicate: &crate::ir::Num,
+        p: Persistence,
+        a: i64,
+        b: i64,
+    ) -> Grouped<Vec<Range>> {
         let leaves = Leaves::of_num(predicate);
         let mut lo = self.guess_start(&leaves, a, 1).min(a);
         loop {
@@ -177,10 +195,7 @@ impl Engine<'_> {
                     .is_some_and(|i| c.ts[i] < a)
             });
             if complete || !self.data_before(&leaves, lo) {
-                return data
-                    .into_iter()
-                    .map(|(g, c)| (g, runs_of(&c, p)))
-                    .collect();
+                return data.into_iter().map(|(g, c)| (g, runs_of(&c, p))).collect();
             }
             let back = a.saturating_sub(lo).max(1_000);
             lo = a.saturating_sub(back.saturating_mul(2));
@@ -212,14 +227,22 @@ impl Engine<'_> {
             changes
                 .into_iter()
                 .filter(|t| *t >= a && *t <= b)
-                .map(|t| Range { start: Some(t), end: Some(t) })
+                .map(|t| Range {
+                    start: Some(t),
+                    end: Some(t),
+                })
                 .collect::<Vec<_>>()
         };
         match input {
             AnySeries::Numeric(n) => self
                 .with_history(&leaves, a, b, 1, |lo, hi| self.num(n, lo, hi), 0)
                 .into_iter()
-                .map(|(g, c)| (g, instants(changes(&c, |x, y| x.to_bits() == y.to_bits() || x == y))))
+                .map(|(g, c)| {
+                    (
+                        g,
+                        instants(changes(&c, |x, y| x.to_bits() == y.to_bits() || x == y)),
+                    )
+                })
                 .collect(),
             AnySeries::Enum(e) => self
                 .with_history(&leaves, a, b, 1, |lo, hi| self.enum_series(e, lo, hi), 0)
@@ -319,16 +342,25 @@ fn complement(rs: &[Range]) -> Vec<Range> {
     for r in rs {
         if let Some(p) = prev {
             if r.start.is_some() && p.is_none_or(|p| Some(p) != r.start) {
-                out.push(Range { start: p, end: r.start });
+                out.push(Range {
+                    start: p,
+                    end: r.start,
+                });
             }
         }
         prev = r.end.map(Some);
     }
     if let Some(Some(p)) = prev {
-        out.push(Range { start: Some(p), end: None });
+        out.push(Range {
+            start: Some(p),
+            end: None,
+        });
     }
     if rs.is_empty() {
-        out = vec![Range { start: None, end: None }];
+        out = vec![Range {
+            start: None,
+            end: None,
+        }];
     }
     out
 }

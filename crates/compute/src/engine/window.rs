@@ -28,11 +28,17 @@ impl Engine<'_> {
             // (t[i] − t[i−1]) in the time unit, for any series type.
             Num::TimeDifference { input, unit_ns } => {
                 let leaves = Leaves::of_any(input);
-                let ts = self.with_history(&leaves, a, b, 1, |lo, hi| self.timestamps(input, lo, hi), 0);
+                let ts =
+                    self.with_history(&leaves, a, b, 1, |lo, hi| self.timestamps(input, lo, hi), 0);
                 ts.into_iter()
-                    .map(|(g, c)| (g, differences(&c.ts, &vec![0.0; c.ts.len()], a, b, |t0, _, t1, _| {
-                        Some((t1 - t0) as f64 / unit_ns)
-                    })))
+                    .map(|(g, c)| {
+                        (
+                            g,
+                            differences(&c.ts, &vec![0.0; c.ts.len()], a, b, |t0, _, t1, _| {
+                                Some((t1 - t0) as f64 / unit_ns)
+                            }),
+                        )
+                    })
                     .collect()
             }
             Num::Rolling { input, window, agg } => {
@@ -53,7 +59,9 @@ impl Engine<'_> {
                     .collect()
             }
             // Sum of the values in [start, t]; nothing before `start`.
-            Num::CumulativeSum { input, start } => self.running(input, *start, a, b, |acc, _, _, _, v| acc + v),
+            Num::CumulativeSum { input, start } => {
+                self.running(input, *start, a, b, |acc, _, _, _, v| acc + v)
+            }
             // Trapezoidal area since `start`, in value · time unit; 0 at the first point.
             Num::Integral {
                 input,
@@ -84,9 +92,21 @@ impl Engine<'_> {
     fn timestamps(&self, s: &AnySeries, a: i64, b: i64) -> Grouped<Columns<()>> {
         let strip = |ts: Vec<i64>| cols(ts.clone(), vec![(); ts.len()]);
         match s {
-            AnySeries::Numeric(n) => self.num(n, a, b).into_iter().map(|(g, c)| (g, strip(c.ts))).collect(),
-            AnySeries::Enum(e) => self.enum_series(e, a, b).into_iter().map(|(g, c)| (g, strip(c.ts))).collect(),
-            AnySeries::Log(l) => self.logs(l, a, b).into_iter().map(|(g, c)| (g, strip(c.ts))).collect(),
+            AnySeries::Numeric(n) => self
+                .num(n, a, b)
+                .into_iter()
+                .map(|(g, c)| (g, strip(c.ts)))
+                .collect(),
+            AnySeries::Enum(e) => self
+                .enum_series(e, a, b)
+                .into_iter()
+                .map(|(g, c)| (g, strip(c.ts)))
+                .collect(),
+            AnySeries::Log(l) => self
+                .logs(l, a, b)
+                .into_iter()
+                .map(|(g, c)| (g, strip(c.ts)))
+                .collect(),
         }
     }
 
@@ -158,7 +178,10 @@ fn rolling(c: &Columns<f64>, window: Window, agg: Agg, a: i64, b: i64) -> Column
     let mut acc = Acc::default();
     let mut lo = 0usize;
     let mut hi = 0usize;
-    let (mut ts, mut vs) = (Vec::with_capacity(last - first), Vec::with_capacity(last - first));
+    let (mut ts, mut vs) = (
+        Vec::with_capacity(last - first),
+        Vec::with_capacity(last - first),
+    );
     for i in first..last {
         let t = c.ts[i];
         let start = match window {
@@ -248,7 +271,11 @@ impl Acc {
             return exact(agg, window);
         }
         if self.n == 0 {
-            return if matches!(agg, Agg::Count | Agg::Sum) { 0.0 } else { f64::NAN };
+            return if matches!(agg, Agg::Count | Agg::Sum) {
+                0.0
+            } else {
+                f64::NAN
+            };
         }
         let sum = self.sum + self.sum_c;
         match agg {
@@ -277,8 +304,20 @@ pub(crate) fn exact(agg: Agg, w: &[f64]) -> f64 {
         Agg::Count => n,
         Agg::Sum => w.iter().sum(),
         Agg::Mean => w.iter().sum::<f64>() / n,
-        Agg::Min => w.iter().copied().fold(f64::INFINITY, |m, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.min(v) }),
-        Agg::Max => w.iter().copied().fold(f64::NEG_INFINITY, |m, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) }),
+        Agg::Min => w.iter().copied().fold(f64::INFINITY, |m, v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.min(v)
+            }
+        }),
+        Agg::Max => w.iter().copied().fold(f64::NEG_INFINITY, |m, v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(v)
+            }
+        }),
         Agg::Rms => (w.iter().map(|v| v * v).sum::<f64>() / n).sqrt(),
         Agg::StdDev => {
             let mean = w.iter().sum::<f64>() / n;

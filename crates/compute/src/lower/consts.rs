@@ -48,7 +48,12 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(crate) fn integer(&mut self, c: &IntegerConstant, ctx: &Context, path: &str) -> Option<i64> {
+    pub(crate) fn integer(
+        &mut self,
+        c: &IntegerConstant,
+        ctx: &Context,
+        path: &str,
+    ) -> Option<i64> {
         match c {
             IntegerConstant::Literal(v) => Some(i64::from(*v)),
             IntegerConstant::Variable(name) => {
@@ -140,7 +145,10 @@ impl Lowerer<'_> {
                 let r = self.duration(&x.right, ctx, &format!("{p}.right"));
                 Some(l?.saturating_sub(r?))
             }
-            Duration::Negate(x) => Some(self.duration(&x.input, ctx, &format!("{p}.input"))?.saturating_neg()),
+            Duration::Negate(x) => Some(
+                self.duration(&x.input, ctx, &format!("{p}.input"))?
+                    .saturating_neg(),
+            ),
             Duration::Reference(r) => self.duration_variable(&r.name, ctx, &p),
             other => {
                 self.unsupported(path, other.variant_name());
@@ -149,7 +157,12 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(crate) fn timestamp(&mut self, c: &TimestampConstant, ctx: &Context, path: &str) -> Option<i64> {
+    pub(crate) fn timestamp(
+        &mut self,
+        c: &TimestampConstant,
+        ctx: &Context,
+        path: &str,
+    ) -> Option<i64> {
         let t = match c {
             TimestampConstant::Literal(t) => t,
             TimestampConstant::Variable(name) => {
@@ -193,7 +206,12 @@ pub(crate) fn time_unit(u: Option<wire::api::TimeUnit>) -> (f64, &'static str) {
 }
 
 /// A positive duration, else an `InvalidArgument` diagnostic.
-pub(crate) fn positive(l: &mut Lowerer<'_>, v: Option<i64>, path: &str, arg: &'static str) -> Option<i64> {
+pub(crate) fn positive(
+    l: &mut Lowerer<'_>,
+    v: Option<i64>,
+    path: &str,
+    arg: &'static str,
+) -> Option<i64> {
     match v {
         Some(v) if v > 0 => Some(v),
         Some(_) => {

@@ -210,7 +210,13 @@ impl<'a> Lowerer<'a> {
         input.group_by = group_by;
     }
 
-    pub(crate) fn wrong_variable(&mut self, path: &str, name: &str, expected: &'static str, actual: &str) {
+    pub(crate) fn wrong_variable(
+        &mut self,
+        path: &str,
+        name: &str,
+        expected: &'static str,
+        actual: &str,
+    ) {
         self.report(
             path,
             DiagnosticKind::VariableHasWrongType {
@@ -341,7 +347,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    pub(crate) fn string(&mut self, s: &StringConstant, ctx: &Context, path: &str) -> Option<String> {
+    pub(crate) fn string(
+        &mut self,
+        s: &StringConstant,
+        ctx: &Context,
+        path: &str,
+    ) -> Option<String> {
         match s {
             StringConstant::Literal(v) => Some(v.clone()),
             StringConstant::Variable(name) => {

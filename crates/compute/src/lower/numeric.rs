@@ -22,14 +22,22 @@ use crate::units::Unit;
 const DEFAULT_FILL: i64 = 1_000_000_000;
 
 impl Lowerer<'_> {
-    pub(crate) fn numeric(&mut self, s: &NumericSeries, ctx: &Context, path: &str) -> Option<Typed<Num>> {
+    pub(crate) fn numeric(
+        &mut self,
+        s: &NumericSeries,
+        ctx: &Context,
+        path: &str,
+    ) -> Option<Typed<Num>> {
         use NumericSeries as N;
         let p = format!("{path}.{}", s.variant_name());
         let p = p.as_str();
         let sub = |l: &mut Self, x: &NumericSeries, f: &str| l.numeric(x, ctx, &format!("{p}.{f}"));
         let unary = |l: &mut Self, x: &NumericSeries, op: Unary, keep_unit: bool| {
             let (e, u) = sub(l, x, "x")?;
-            Some((Num::Unary(op, Box::new(e)), if keep_unit { u } else { None }))
+            Some((
+                Num::Unary(op, Box::new(e)),
+                if keep_unit { u } else { None },
+            ))
         };
         match s {
             N::Channel(c) => {
@@ -57,22 +65,66 @@ impl Lowerer<'_> {
             N::Asin(x) => unary(self, &x.x, Unary::Asin, false),
             N::Acos(x) => unary(self, &x.x, Unary::Acos, false),
             N::Add(x) => self.binary(Combine::Add, &x.left, &x.right, ["left", "right"], ctx, p),
-            N::Subtract(x) => self.binary(Combine::Sub, &x.left, &x.right, ["left", "right"], ctx, p),
-            N::Multiply(x) => self.binary(Combine::Mul, &x.left, &x.right, ["left", "right"], ctx, p),
+            N::Subtract(x) => {
+                self.binary(Combine::Sub, &x.left, &x.right, ["left", "right"], ctx, p)
+            }
+            N::Multiply(x) => {
+                self.binary(Combine::Mul, &x.left, &x.right, ["left", "right"], ctx, p)
+            }
             N::Divide(x) => self.binary(Combine::Div, &x.left, &x.right, ["left", "right"], ctx, p),
-            N::FloorDivide(x) => {
-                self.binary(Combine::FloorDiv, &x.left, &x.right, ["left", "right"], ctx, p)
-            }
+            N::FloorDivide(x) => self.binary(
+                Combine::FloorDiv,
+                &x.left,
+                &x.right,
+                ["left", "right"],
+                ctx,
+                p,
+            ),
             N::Modulo(x) => self.binary(Combine::Mod, &x.left, &x.right, ["left", "right"], ctx, p),
-            N::Power(x) => self.binary(Combine::Pow, &x.base, &x.exponent, ["base", "exponent"], ctx, p),
+            N::Power(x) => self.binary(
+                Combine::Pow,
+                &x.base,
+                &x.exponent,
+                ["base", "exponent"],
+                ctx,
+                p,
+            ),
             N::Atan2(x) => self.binary(Combine::Atan2, &x.y, &x.x, ["y", "x"], ctx, p),
-            N::Max(x) => self.nary(Combine::Max, &x.inputs, x.interpolation_configuration.as_ref(), ctx, p),
-            N::Min(x) => self.nary(Combine::Min, &x.inputs, x.interpolation_configuration.as_ref(), ctx, p),
-            N::Mean(x) => self.nary(Combine::Mean, &x.inputs, x.interpolation_configuration.as_ref(), ctx, p),
-            N::Sum(x) => self.nary(Combine::Sum, &x.inputs, x.interpolation_configuration.as_ref(), ctx, p),
-            N::Product(x) => {
-                self.nary(Combine::Product, &x.inputs, x.interpolation_configuration.as_ref(), ctx, p)
-            }
+            N::Max(x) => self.nary(
+                Combine::Max,
+                &x.inputs,
+                x.interpolation_configuration.as_ref(),
+                ctx,
+                p,
+            ),
+            N::Min(x) => self.nary(
+                Combine::Min,
+                &x.inputs,
+                x.interpolation_configuration.as_ref(),
+                ctx,
+                p,
+            ),
+            N::Mean(x) => self.nary(
+                Combine::Mean,
+                &x.inputs,
+                x.interpolation_configuration.as_ref(),
+                ctx,
+                p,
+            ),
+            N::Sum(x) => self.nary(
+                Combine::Sum,
+                &x.inputs,
+                x.interpolation_configuration.as_ref(),
+                ctx,
+                p,
+            ),
+            N::Product(x) => self.nary(
+                Combine::Product,
+                &x.inputs,
+                x.interpolation_configuration.as_ref(),
+                ctx,
+                p,
+            ),
             N::Union(x) => {
                 use wire::scout_compute::NumericUnionOperation as U;
                 let agg = match x.operation {
@@ -94,7 +146,10 @@ impl Lowerer<'_> {
             N::Constant(c) => {
                 use wire::scout_compute::ConstantNumericSeries as C;
                 match c {
-                    C::Double(d) => Some((Num::Constant(self.double(d, ctx, &format!("{p}.double"))?), None)),
+                    C::Double(d) => Some((
+                        Num::Constant(self.double(d, ctx, &format!("{p}.double"))?),
+                        None,
+                    )),
                     other => {
                         self.unsupported(p, other.variant_name());
                         None
@@ -109,12 +164,18 @@ impl Lowerer<'_> {
                     (Some(su), None) => Some(su.clone()),
                     (None, u) => u,
                 };
-                Some((Num::Unary(Unary::Affine { mul: k?, add: 0.0 }, Box::new(e)), u))
+                Some((
+                    Num::Unary(Unary::Affine { mul: k?, add: 0.0 }, Box::new(e)),
+                    u,
+                ))
             }
             N::Offset(x) => {
                 let k = self.double(&x.scalar, ctx, &format!("{p}.scalar"));
                 let (e, u) = sub(self, &x.input, "input")?;
-                Some((Num::Unary(Unary::Affine { mul: 1.0, add: k? }, Box::new(e)), u))
+                Some((
+                    Num::Unary(Unary::Affine { mul: 1.0, add: k? }, Box::new(e)),
+                    u,
+                ))
             }
             N::TimeShift(x) => {
                 let d = self.duration_const(&x.duration, ctx, &format!("{p}.duration"));
@@ -130,7 +191,10 @@ impl Lowerer<'_> {
                 let (unit_ns, sym) = time_unit(x.time_unit);
                 let (e, u) = sub(self, &x.input, "input")?;
                 let unit = match u {
-                    Some(u) => Unit::parse(&u).and_then(|v| v.per_time(sym)).map(|v| v.symbol).or(Some(format!("{u}/{sym}"))),
+                    Some(u) => Unit::parse(&u)
+                        .and_then(|v| v.per_time(sym))
+                        .map(|v| v.symbol)
+                        .or(Some(format!("{u}/{sym}"))),
                     None => Some(format!("1/{sym}")),
                 };
                 Some((
@@ -155,18 +219,32 @@ impl Lowerer<'_> {
             N::TimeDifference(x) => {
                 let (unit_ns, sym) = time_unit(x.time_unit);
                 let (e, _) = self.series(&x.input, ctx, &format!("{p}.input"))?;
-                Some((Num::TimeDifference { input: Box::new(e), unit_ns }, Some(sym.to_string())))
+                Some((
+                    Num::TimeDifference {
+                        input: Box::new(e),
+                        unit_ns,
+                    },
+                    Some(sym.to_string()),
+                ))
             }
             N::NumericAggregation(x) => {
                 let agg = self.agg(&x.operator, ctx, &format!("{p}.operator"));
                 let (input, window) = match &*x.input {
                     AggregationBuilder::RollingTime(r) => {
-                        let w = self.duration(&r.window, ctx, &format!("{p}.input.rollingTime.window"));
+                        let w =
+                            self.duration(&r.window, ctx, &format!("{p}.input.rollingTime.window"));
                         let w = positive(self, w, &format!("{p}.input.rollingTime"), "window");
-                        (self.series(&r.input, ctx, &format!("{p}.input.rollingTime.input")), w.map(Window::Time))
+                        (
+                            self.series(&r.input, ctx, &format!("{p}.input.rollingTime.input")),
+                            w.map(Window::Time),
+                        )
                     }
                     AggregationBuilder::RollingPoints(r) => {
-                        let n = self.integer(&r.points, ctx, &format!("{p}.input.rollingPoints.points"));
+                        let n = self.integer(
+                            &r.points,
+                            ctx,
+                            &format!("{p}.input.rollingPoints.points"),
+                        );
                         let n = positive(self, n, &format!("{p}.input.rollingPoints"), "points");
                         (
                             self.series(&r.input, ctx, &format!("{p}.input.rollingPoints.input")),
@@ -185,12 +263,21 @@ impl Lowerer<'_> {
                 };
                 let agg = agg?;
                 let unit = if matches!(agg, Agg::Count) { None } else { u };
-                Some((Num::Rolling { input: Box::new(input), window: window?, agg }, unit))
+                Some((
+                    Num::Rolling {
+                        input: Box::new(input),
+                        window: window?,
+                        agg,
+                    },
+                    unit,
+                ))
             }
             N::RollingOperation(x) => {
                 let agg = self.agg(&x.operator, ctx, &format!("{p}.operator"));
                 let w = match &x.window {
-                    WireWindow::Duration(d) => self.duration_const(d, ctx, &format!("{p}.window.duration")),
+                    WireWindow::Duration(d) => {
+                        self.duration_const(d, ctx, &format!("{p}.window.duration"))
+                    }
                     other => {
                         self.unsupported(&format!("{p}.window"), other.variant_name());
                         None
@@ -200,12 +287,26 @@ impl Lowerer<'_> {
                 let (e, u) = sub(self, &x.input, "input")?;
                 let agg = agg?;
                 let unit = if matches!(agg, Agg::Count) { None } else { u };
-                Some((Num::Rolling { input: Box::new(e), window: Window::Time(w?), agg }, unit))
+                Some((
+                    Num::Rolling {
+                        input: Box::new(e),
+                        window: Window::Time(w?),
+                        agg,
+                    },
+                    unit,
+                ))
             }
             N::ThresholdFilter(x) => {
                 let t = self.double(&x.threshold, ctx, &format!("{p}.threshold"));
                 let (e, u) = sub(self, &x.input, "input")?;
-                Some((Num::ThresholdFilter { input: Box::new(e), op: cmp(x.operator), threshold: t? }, u))
+                Some((
+                    Num::ThresholdFilter {
+                        input: Box::new(e),
+                        op: cmp(x.operator),
+                        threshold: t?,
+                    },
+                    u,
+                ))
             }
             N::DropNan(x) => {
                 let (e, u) = sub(self, &x.input, "input")?;
@@ -214,7 +315,13 @@ impl Lowerer<'_> {
             N::FilterTransformation(x) => {
                 let r = self.ranges(&x.filter, ctx, &format!("{p}.filter"));
                 let (e, u) = sub(self, &x.input, "input")?;
-                Some((Num::RangeFilter { input: Box::new(e), ranges: Box::new(r?) }, u))
+                Some((
+                    Num::RangeFilter {
+                        input: Box::new(e),
+                        ranges: Box::new(r?),
+                    },
+                    u,
+                ))
             }
             N::UnitConversion(x) => {
                 let (e, u) = sub(self, &x.input, "input")?;
@@ -224,10 +331,19 @@ impl Lowerer<'_> {
                     .zip(Unit::parse(&x.output_unit))
                     .and_then(|(from, to)| from.conversion_to(&to));
                 match conv {
-                    Some((mul, add)) => Some((Num::Unary(Unary::Affine { mul, add }, Box::new(e)), Some(x.output_unit.clone()))),
+                    Some((mul, add)) => Some((
+                        Num::Unary(Unary::Affine { mul, add }, Box::new(e)),
+                        Some(x.output_unit.clone()),
+                    )),
                     None if u.as_deref() == Some(x.output_unit.as_str()) => Some((e, u)),
                     None => {
-                        self.report(p, DiagnosticKind::UnitConversionInvalid { from: u.unwrap_or_default(), to: x.output_unit.clone() });
+                        self.report(
+                            p,
+                            DiagnosticKind::UnitConversionInvalid {
+                                from: u.unwrap_or_default(),
+                                to: x.output_unit.clone(),
+                            },
+                        );
                         None
                     }
                 }
@@ -244,7 +360,14 @@ impl Lowerer<'_> {
                     None => None,
                 };
                 let e = self.enum_series(&x.input, ctx, &format!("{p}.input"))?;
-                Some((Num::EnumToNumeric { input: Box::new(e), mapping, default }, None))
+                Some((
+                    Num::EnumToNumeric {
+                        input: Box::new(e),
+                        mapping,
+                        default,
+                    },
+                    None,
+                ))
             }
             N::IfElse(x) => {
                 let c = self.boolean(&x.condition, ctx, &format!("{p}.condition"));
@@ -252,19 +375,43 @@ impl Lowerer<'_> {
                 let f = sub(self, &x.false_value, "falseValue");
                 let ((t, u), (f, _), c) = (t?, f?, c?);
                 let fill = self.fill(None, ctx, p);
-                Some((Num::Combine { op: Combine::IfElse, inputs: vec![c, t, f], fill }, u))
+                Some((
+                    Num::Combine {
+                        op: Combine::IfElse,
+                        inputs: vec![c, t, f],
+                        fill,
+                    },
+                    u,
+                ))
             }
             N::CumulativeSum(x) => {
                 let start = self.timestamp(&x.start_timestamp, ctx, &format!("{p}.startTimestamp"));
                 let (e, u) = sub(self, &x.input, "input")?;
-                Some((Num::CumulativeSum { input: Box::new(e), start: start? }, u))
+                Some((
+                    Num::CumulativeSum {
+                        input: Box::new(e),
+                        start: start?,
+                    },
+                    u,
+                ))
             }
             N::Integral(x) => {
                 let start = self.timestamp(&x.start_timestamp, ctx, &format!("{p}.startTimestamp"));
                 let (unit_ns, sym) = time_unit(x.time_unit);
                 let (e, u) = sub(self, &x.input, "input")?;
-                let unit = u.as_deref().and_then(Unit::parse).and_then(|v| v.times_time(sym)).map(|v| v.symbol);
-                Some((Num::Integral { input: Box::new(e), start: start?, unit_ns }, unit))
+                let unit = u
+                    .as_deref()
+                    .and_then(Unit::parse)
+                    .and_then(|v| v.times_time(sym))
+                    .map(|v| v.symbol);
+                Some((
+                    Num::Integral {
+                        input: Box::new(e),
+                        start: start?,
+                        unit_ns,
+                    },
+                    unit,
+                ))
             }
             other => {
                 self.unsupported(path, other.variant_name());
@@ -284,9 +431,14 @@ impl Lowerer<'_> {
             O::StandardDeviation(_) => Agg::StdDev,
             O::RootMeanSquare(_) => Agg::Rms,
             O::Percentile(x) => {
-                let q = self.double(&x.percentile, ctx, &format!("{path}.percentile.percentile"))?;
+                let q =
+                    self.double(&x.percentile, ctx, &format!("{path}.percentile.percentile"))?;
                 if !(0.0..=1.0).contains(&q) {
-                    self.invalid(&format!("{path}.percentile"), "percentile", InvalidReason::OutOfRange);
+                    self.invalid(
+                        &format!("{path}.percentile"),
+                        "percentile",
+                        InvalidReason::OutOfRange,
+                    );
                     return None;
                 }
                 Agg::Percentile(q)
@@ -300,7 +452,12 @@ impl Lowerer<'_> {
 
     /// The forward-fill limit: the node's interpolation radius, else the context's
     /// default fill strategy, else 1 s.
-    pub(crate) fn fill(&mut self, node: Option<&InterpolationConfiguration>, ctx: &Context, path: &str) -> i64 {
+    pub(crate) fn fill(
+        &mut self,
+        node: Option<&InterpolationConfiguration>,
+        ctx: &Context,
+        path: &str,
+    ) -> i64 {
         let limit = match node {
             Some(InterpolationConfiguration::ForwardFillInterpolation(f)) => self.duration_const(
                 &f.interpolation_radius,
@@ -390,19 +547,33 @@ impl Lowerer<'_> {
     ) -> Option<Typed<Num>> {
         let same_dimension = matches!(
             op,
-            Combine::Add | Combine::Sub | Combine::Max | Combine::Min | Combine::Mean | Combine::Sum
-                | Combine::Union(_) | Combine::Compare(_)
+            Combine::Add
+                | Combine::Sub
+                | Combine::Max
+                | Combine::Min
+                | Combine::Mean
+                | Combine::Sum
+                | Combine::Union(_)
+                | Combine::Compare(_)
         );
         let mut unit: Option<String> = None;
         let mut exprs = Vec::with_capacity(inputs.len());
         for (i, (e, u)) in inputs.into_iter().enumerate() {
             let e = match (&unit, &u, same_dimension) {
                 (Some(have), Some(u), true) if have != u => {
-                    let conv = Unit::parse(u).zip(Unit::parse(have)).and_then(|(f, t)| f.conversion_to(&t));
+                    let conv = Unit::parse(u)
+                        .zip(Unit::parse(have))
+                        .and_then(|(f, t)| f.conversion_to(&t));
                     match conv {
                         Some((mul, add)) => Num::Unary(Unary::Affine { mul, add }, Box::new(e)),
                         None => {
-                            self.report(path, DiagnosticKind::UnitConversionInvalid { from: u.clone(), to: have.clone() });
+                            self.report(
+                                path,
+                                DiagnosticKind::UnitConversionInvalid {
+                                    from: u.clone(),
+                                    to: have.clone(),
+                                },
+                            );
                             return None;
                         }
                     }
@@ -423,7 +594,14 @@ impl Lowerer<'_> {
         if matches!(op, Combine::Compare(_) | Combine::And | Combine::Or) {
             unit = None;
         }
-        Some((Num::Combine { op, inputs: exprs, fill }, unit))
+        Some((
+            Num::Combine {
+                op,
+                inputs: exprs,
+                fill,
+            },
+            unit,
+        ))
     }
 }
 

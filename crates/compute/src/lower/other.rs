@@ -8,7 +8,9 @@ use wire::scout_compute::{
 };
 
 use crate::error::{DiagnosticKind, InvalidReason};
-use crate::ir::{AnySeries, Cmp, Combine, EnumS, LogFilter, LogS, Num, Persistence, Ranges, StringFilter, Unary};
+use crate::ir::{
+    AnySeries, Cmp, Combine, EnumS, LogFilter, LogS, Num, Persistence, Ranges, StringFilter, Unary,
+};
 use crate::lower::numeric::cmp;
 use crate::lower::Lowerer;
 use crate::source::ChannelKind;
@@ -22,12 +24,17 @@ impl Lowerer<'_> {
         let cmp2 = |l: &mut Self, c: Cmp, left, right| {
             let a = l.numeric(left, ctx, &format!("{p}.left"));
             let b = l.numeric(right, ctx, &format!("{p}.right"));
-            l.combine_typed(Combine::Compare(c), vec![a?, b?], fill, &p).map(|x| x.0)
+            l.combine_typed(Combine::Compare(c), vec![a?, b?], fill, &p)
+                .map(|x| x.0)
         };
         let logic = |l: &mut Self, op: Combine, left, right| {
             let a = l.boolean(left, ctx, &format!("{p}.left"));
             let b = l.boolean(right, ctx, &format!("{p}.right"));
-            Some(Num::Combine { op, inputs: vec![a?, b?], fill })
+            Some(Num::Combine {
+                op,
+                inputs: vec![a?, b?],
+                fill,
+            })
         };
         match s {
             B::GreaterThan(x) => cmp2(self, Cmp::Gt, &x.left, &x.right),
@@ -45,12 +52,27 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(crate) fn enum_series(&mut self, s: &EnumSeries, ctx: &Context, path: &str) -> Option<EnumS> {
+    pub(crate) fn enum_series(
+        &mut self,
+        s: &EnumSeries,
+        ctx: &Context,
+        path: &str,
+    ) -> Option<EnumS> {
         use EnumSeries as E;
         let p = format!("{path}.{}", s.variant_name());
         match s {
-            E::Channel(c) => Some(EnumS::Channel(self.channel(c, ctx, &p, Some(ChannelKind::Enum))?)),
-            E::SelectEnum(sel) => Some(EnumS::Channel(self.select(sel, ctx, &p, Some(ChannelKind::Enum))?)),
+            E::Channel(c) => Some(EnumS::Channel(self.channel(
+                c,
+                ctx,
+                &p,
+                Some(ChannelKind::Enum),
+            )?)),
+            E::SelectEnum(sel) => Some(EnumS::Channel(self.select(
+                sel,
+                ctx,
+                &p,
+                Some(ChannelKind::Enum),
+            )?)),
             E::Raw(r) => match self.raw_typed(r, ctx, &p, ChannelKind::Enum)?.0 {
                 AnySeries::Enum(e) => Some(e),
                 _ => None,
@@ -69,18 +91,38 @@ impl Lowerer<'_> {
                 let mut bounds = Vec::new();
                 for (i, m) in x.mapping.iter().enumerate() {
                     let mp = format!("{p}.mapping.{i}");
-                    let lo = m.start.as_ref().map(|c| self.double(c, ctx, &format!("{mp}.start")));
-                    let hi = m.end.as_ref().map(|c| self.double(c, ctx, &format!("{mp}.end")));
+                    let lo = m
+                        .start
+                        .as_ref()
+                        .map(|c| self.double(c, ctx, &format!("{mp}.start")));
+                    let hi = m
+                        .end
+                        .as_ref()
+                        .map(|c| self.double(c, ctx, &format!("{mp}.end")));
                     let out = self.string(&m.output, ctx, &format!("{mp}.output"));
-                    bounds.push((lo.map(|v| v.unwrap_or(f64::NAN)), hi.map(|v| v.unwrap_or(f64::NAN)), out.unwrap_or_default()));
+                    bounds.push((
+                        lo.map(|v| v.unwrap_or(f64::NAN)),
+                        hi.map(|v| v.unwrap_or(f64::NAN)),
+                        out.unwrap_or_default(),
+                    ));
                 }
                 // Open bounds extend to the neighbouring range, or to ±infinity.
                 let mut mapping = Vec::new();
                 for i in 0..bounds.len() {
-                    let lo = bounds[i].0.or_else(|| i.checked_sub(1).and_then(|j| bounds[j].1)).unwrap_or(f64::NEG_INFINITY);
-                    let hi = bounds[i].1.or_else(|| bounds.get(i + 1).and_then(|b| b.0)).unwrap_or(f64::INFINITY);
+                    let lo = bounds[i]
+                        .0
+                        .or_else(|| i.checked_sub(1).and_then(|j| bounds[j].1))
+                        .unwrap_or(f64::NEG_INFINITY);
+                    let hi = bounds[i]
+                        .1
+                        .or_else(|| bounds.get(i + 1).and_then(|b| b.0))
+                        .unwrap_or(f64::INFINITY);
                     if lo > hi {
-                        self.invalid(&format!("{p}.mapping.{i}"), "mapping", InvalidReason::OutOfRange);
+                        self.invalid(
+                            &format!("{p}.mapping.{i}"),
+                            "mapping",
+                            InvalidReason::OutOfRange,
+                        );
                     }
                     mapping.push((lo, hi, bounds[i].2.clone()));
                 }
@@ -89,12 +131,19 @@ impl Lowerer<'_> {
                     None => None,
                 };
                 let (input, _) = self.numeric(&x.input, ctx, &format!("{p}.input"))?;
-                Some(EnumS::ValueMap { input: Box::new(input), mapping, default })
+                Some(EnumS::ValueMap {
+                    input: Box::new(input),
+                    mapping,
+                    default,
+                })
             }
             E::FilterTransformation(x) => {
                 let r = self.ranges(&x.filter, ctx, &format!("{p}.filter"));
                 let e = self.enum_series(&x.input, ctx, &format!("{p}.input"))?;
-                Some(EnumS::RangeFilter { input: Box::new(e), ranges: Box::new(r?) })
+                Some(EnumS::RangeFilter {
+                    input: Box::new(e),
+                    ranges: Box::new(r?),
+                })
             }
             other => {
                 self.unsupported(path, other.variant_name());
@@ -106,8 +155,18 @@ impl Lowerer<'_> {
     pub(crate) fn log(&mut self, s: &LogSeries, ctx: &Context, path: &str) -> Option<LogS> {
         let p = format!("{path}.{}", s.variant_name());
         match s {
-            LogSeries::Channel(c) => Some(LogS::Channel(self.channel(c, ctx, &p, Some(ChannelKind::Log))?)),
-            LogSeries::SelectLogs(sel) => Some(LogS::Channel(self.select(sel, ctx, &p, Some(ChannelKind::Log))?)),
+            LogSeries::Channel(c) => Some(LogS::Channel(self.channel(
+                c,
+                ctx,
+                &p,
+                Some(ChannelKind::Log),
+            )?)),
+            LogSeries::SelectLogs(sel) => Some(LogS::Channel(self.select(
+                sel,
+                ctx,
+                &p,
+                Some(ChannelKind::Log),
+            )?)),
             LogSeries::Raw(r) => match self.raw_typed(r, ctx, &p, ChannelKind::Log)?.0 {
                 AnySeries::Log(l) => Some(l),
                 _ => None,
@@ -115,7 +174,10 @@ impl Lowerer<'_> {
             LogSeries::Filter(x) => {
                 let filter = self.log_filter(&x.operator, &format!("{p}.operator"));
                 let input = self.log(&x.input, ctx, &format!("{p}.input"))?;
-                Some(LogS::Filter { input: Box::new(input), filter: filter? })
+                Some(LogS::Filter {
+                    input: Box::new(input),
+                    filter: filter?,
+                })
             }
             other => {
                 self.unsupported(path, other.variant_name());
@@ -130,15 +192,30 @@ impl Lowerer<'_> {
             LogFilterOperator::RegexFilter(r) => match regex::Regex::new(&r.regex) {
                 Ok(re) => Some(LogFilter::Regex(re)),
                 Err(_) => {
-                    self.report(p, DiagnosticKind::InvalidRegex { pattern: r.regex.clone() });
+                    self.report(
+                        p,
+                        DiagnosticKind::InvalidRegex {
+                            pattern: r.regex.clone(),
+                        },
+                    );
                     None
                 }
             },
-            LogFilterOperator::ExactMatchCaseInsensitiveFilter(x) => Some(LogFilter::Contains(x.token.clone())),
+            LogFilterOperator::ExactMatchCaseInsensitiveFilter(x) => {
+                Some(LogFilter::Contains(x.token.clone()))
+            }
             LogFilterOperator::And(v) | LogFilterOperator::Or(v) => {
-                let parts: Vec<_> = v.iter().enumerate().map(|(i, x)| self.log_filter(x, &format!("{p}.{i}"))).collect();
+                let parts: Vec<_> = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.log_filter(x, &format!("{p}.{i}")))
+                    .collect();
                 let parts: Vec<_> = parts.into_iter().collect::<Option<_>>()?;
-                Some(if matches!(f, LogFilterOperator::And(_)) { LogFilter::And(parts) } else { LogFilter::Or(parts) })
+                Some(if matches!(f, LogFilterOperator::And(_)) {
+                    LogFilter::And(parts)
+                } else {
+                    LogFilter::Or(parts)
+                })
             }
             LogFilterOperator::Not(x) => Some(LogFilter::Not(Box::new(self.log_filter(x, &p)?))),
             other => {
@@ -148,7 +225,12 @@ impl Lowerer<'_> {
         }
     }
 
-    fn persistence(&mut self, c: Option<&PersistenceWindowConfiguration>, ctx: &Context, path: &str) -> Persistence {
+    fn persistence(
+        &mut self,
+        c: Option<&PersistenceWindowConfiguration>,
+        ctx: &Context,
+        path: &str,
+    ) -> Persistence {
         let mut p = Persistence::default();
         if let Some(c) = c {
             let path = format!("{path}.persistenceWindowConfiguration");
@@ -157,9 +239,15 @@ impl Lowerer<'_> {
                 p.min_points = self.count(n, &path, "minPoints");
             }
             if let Some(d) = &c.min_duration {
-                p.min_duration = self.duration_const(d, ctx, &format!("{path}.minDuration")).unwrap_or(0).max(0);
+                p.min_duration = self
+                    .duration_const(d, ctx, &format!("{path}.minDuration"))
+                    .unwrap_or(0)
+                    .max(0);
             }
-            p.start_at_persistence = matches!(c.output_range_start, OutputRangeStart::AfterPersistenceWindow(_));
+            p.start_at_persistence = matches!(
+                c.output_range_start,
+                OutputRangeStart::AfterPersistenceWindow(_)
+            );
         }
         p
     }
@@ -179,13 +267,27 @@ impl Lowerer<'_> {
         use RangeSeries as R;
         let p = format!("{path}.{}", s.variant_name());
         let p = p.as_str();
-        let runs = |predicate: Num, persistence| Some(Ranges::Runs { predicate: Box::new(predicate), persistence });
+        let runs = |predicate: Num, persistence| {
+            Some(Ranges::Runs {
+                predicate: Box::new(predicate),
+                persistence,
+            })
+        };
         match s {
             R::Threshold(x) => {
                 let t = self.double(&x.threshold, ctx, &format!("{p}.threshold"));
                 let per = self.persistence(x.persistence_window_configuration.as_ref(), ctx, p);
                 let (input, _) = self.numeric(&x.input, ctx, &format!("{p}.input"))?;
-                runs(Num::Unary(Unary::Compare { op: cmp(x.operator), threshold: t? }, Box::new(input)), per)
+                runs(
+                    Num::Unary(
+                        Unary::Compare {
+                            op: cmp(x.operator),
+                            threshold: t?,
+                        },
+                        Box::new(input),
+                    ),
+                    per,
+                )
             }
             R::ThresholdRangesV2(x) => {
                 use ThresholdRangesComparison as T;
@@ -196,8 +298,15 @@ impl Lowerer<'_> {
                     T::Lt(c) => (Cmp::Lt, self.double(&c.threshold, ctx, &cp), None),
                     T::Le(c) => (Cmp::Le, self.double(&c.threshold, ctx, &cp), None),
                     T::Eq(c) | T::Ne(c) => {
-                        let op = if matches!(x.comparison, T::Eq(_)) { Cmp::Eq } else { Cmp::Ne };
-                        let tol = c.tolerance.as_ref().and_then(|t| self.double(t, ctx, &format!("{cp}.tolerance")));
+                        let op = if matches!(x.comparison, T::Eq(_)) {
+                            Cmp::Eq
+                        } else {
+                            Cmp::Ne
+                        };
+                        let tol = c
+                            .tolerance
+                            .as_ref()
+                            .and_then(|t| self.double(t, ctx, &format!("{cp}.tolerance")));
                         (op, self.double(&c.threshold, ctx, &cp), tol)
                     }
                     other => {
@@ -205,12 +314,28 @@ impl Lowerer<'_> {
                         (Cmp::Eq, None, None)
                     }
                 };
-                let per = self.persistence_v2(x.min_points.as_ref(), x.min_duration.as_ref(), x.range_start, ctx, p);
+                let per = self.persistence_v2(
+                    x.min_points.as_ref(),
+                    x.min_duration.as_ref(),
+                    x.range_start,
+                    ctx,
+                    p,
+                );
                 let (input, _) = self.numeric(&x.input, ctx, &format!("{p}.input"))?;
                 let t = threshold?;
                 let unary = match (op, tol) {
-                    (Cmp::Eq, Some(tol)) => Unary::Bounds { lo: t - tol, hi: t + tol, inside: true, inclusive: true },
-                    (Cmp::Ne, Some(tol)) => Unary::Bounds { lo: t - tol, hi: t + tol, inside: false, inclusive: false },
+                    (Cmp::Eq, Some(tol)) => Unary::Bounds {
+                        lo: t - tol,
+                        hi: t + tol,
+                        inside: true,
+                        inclusive: true,
+                    },
+                    (Cmp::Ne, Some(tol)) => Unary::Bounds {
+                        lo: t - tol,
+                        hi: t + tol,
+                        inside: false,
+                        inclusive: false,
+                    },
                     (op, _) => Unary::Compare { op, threshold: t },
                 };
                 runs(Num::Unary(unary, Box::new(input)), per)
@@ -226,24 +351,48 @@ impl Lowerer<'_> {
                     MinMaxThresholdOperator::OutsideBounds => (false, false),
                     MinMaxThresholdOperator::OutsideOrEqualToBounds => (false, true),
                 };
-                runs(Num::Unary(Unary::Bounds { lo: lo?, hi: hi?, inside, inclusive }, Box::new(input)), per)
+                runs(
+                    Num::Unary(
+                        Unary::Bounds {
+                            lo: lo?,
+                            hi: hi?,
+                            inside,
+                            inclusive,
+                        },
+                        Box::new(input),
+                    ),
+                    per,
+                )
             }
             R::BooleanRanges(x) => {
-                let per = self.persistence_v2(x.min_points.as_ref(), x.min_duration.as_ref(), x.range_start, ctx, p);
+                let per = self.persistence_v2(
+                    x.min_points.as_ref(),
+                    x.min_duration.as_ref(),
+                    x.range_start,
+                    ctx,
+                    p,
+                );
                 runs(self.boolean(&x.input, ctx, &format!("{p}.input"))?, per)
             }
             R::EnumFilter(x) => {
                 let per = self.persistence(x.persistence_window_configuration.as_ref(), ctx, p);
                 let values = match &x.values {
                     StringSetConstant::Literal(v) => Some(v.clone()),
-                    StringSetConstant::Variable(name) => match self.variable(name, ctx, &format!("{p}.values.variable"))? {
-                        None => Some(Vec::new()),
-                        Some(VariableValue::StringSet(v)) => Some(v.iter().cloned().collect()),
-                        Some(other) => {
-                            self.wrong_variable(&format!("{p}.values.variable"), name, "stringSet", other.variant_name());
-                            None
+                    StringSetConstant::Variable(name) => {
+                        match self.variable(name, ctx, &format!("{p}.values.variable"))? {
+                            None => Some(Vec::new()),
+                            Some(VariableValue::StringSet(v)) => Some(v.iter().cloned().collect()),
+                            Some(other) => {
+                                self.wrong_variable(
+                                    &format!("{p}.values.variable"),
+                                    name,
+                                    "stringSet",
+                                    other.variant_name(),
+                                );
+                                None
+                            }
                         }
-                    },
+                    }
                     other => {
                         self.unsupported(&format!("{p}.values"), other.variant_name());
                         None
@@ -257,7 +406,10 @@ impl Lowerer<'_> {
                         for pat in v {
                             match regex::Regex::new(&format!("^(?:{pat})$")) {
                                 Ok(r) => res.push(r),
-                                Err(_) => self.report(format!("{p}.values"), DiagnosticKind::InvalidRegex { pattern: pat }),
+                                Err(_) => self.report(
+                                    format!("{p}.values"),
+                                    DiagnosticKind::InvalidRegex { pattern: pat },
+                                ),
                             }
                         }
                         Some(StringFilter::Regex(res))
@@ -265,11 +417,21 @@ impl Lowerer<'_> {
                     _ => None,
                 };
                 let input = self.enum_series(&x.input, ctx, &format!("{p}.input"))?;
-                runs(Num::EnumTest { input: Box::new(input), filter: filter? }, per)
+                runs(
+                    Num::EnumTest {
+                        input: Box::new(input),
+                        filter: filter?,
+                    },
+                    per,
+                )
             }
             R::IntersectRange(x) => Some(Ranges::Intersect(self.range_list(&x.inputs, ctx, p)?)),
             R::UnionRange(x) => Some(Ranges::Union(self.range_list(&x.inputs, ctx, p)?)),
-            R::Not(x) => Some(Ranges::Not(Box::new(self.ranges(&x.input, ctx, &format!("{p}.input"))?))),
+            R::Not(x) => Some(Ranges::Not(Box::new(self.ranges(
+                &x.input,
+                ctx,
+                &format!("{p}.input"),
+            )?))),
             R::DurationFilter(x) => {
                 let d = self.duration_const(&x.threshold, ctx, &format!("{p}.threshold"));
                 let input = self.ranges(&x.input, ctx, &format!("{p}.input"))?;
@@ -293,14 +455,21 @@ impl Lowerer<'_> {
             R::PaddedRanges(x) => {
                 let d = self.duration_const(&x.padding, ctx, &format!("{p}.padding"));
                 let input = self.ranges(&x.input, ctx, &format!("{p}.input"))?;
-                padded(input, d?, x.padding_configuration.unwrap_or(RangePaddingConfiguration::PadStartAndEnd))
+                padded(
+                    input,
+                    d?,
+                    x.padding_configuration
+                        .unwrap_or(RangePaddingConfiguration::PadStartAndEnd),
+                )
             }
             R::PaddedRangesV2(x) => {
                 let d = self.duration(&x.duration, ctx, &format!("{p}.duration"));
                 let input = self.ranges(&x.input, ctx, &format!("{p}.input"))?;
                 padded(input, d?, x.padding_configuration)
             }
-            R::OnChange(x) => Some(Ranges::OnChange(Box::new(self.series(&x.input, ctx, &format!("{p}.input"))?.0))),
+            R::OnChange(x) => Some(Ranges::OnChange(Box::new(
+                self.series(&x.input, ctx, &format!("{p}.input"))?.0,
+            ))),
             R::SeriesCrossoverRangesNode(x) => {
                 let a = self.numeric(&x.input_a, ctx, &format!("{p}.inputA"));
                 let b = self.numeric(&x.input_b, ctx, &format!("{p}.inputB"));
@@ -329,13 +498,21 @@ impl Lowerer<'_> {
             p.min_points = self.count(n, path, "minPoints");
         }
         if let Some(d) = min_duration {
-            p.min_duration = self.duration(d, ctx, &format!("{path}.minDuration")).unwrap_or(0).max(0);
+            p.min_duration = self
+                .duration(d, ctx, &format!("{path}.minDuration"))
+                .unwrap_or(0)
+                .max(0);
         }
         p.start_at_persistence = start == Some(RangeStart::PersistenceStart);
         p
     }
 
-    fn range_list(&mut self, inputs: &[RangeSeries], ctx: &Context, path: &str) -> Option<Vec<Ranges>> {
+    fn range_list(
+        &mut self,
+        inputs: &[RangeSeries],
+        ctx: &Context,
+        path: &str,
+    ) -> Option<Vec<Ranges>> {
         if inputs.is_empty() {
             self.invalid(path, "inputs", InvalidReason::Missing);
             return None;
@@ -356,5 +533,9 @@ fn padded(input: Ranges, d: i64, c: RangePaddingConfiguration) -> Option<Ranges>
         RangePaddingConfiguration::PadEnd => (0, d),
         RangePaddingConfiguration::PadStartAndEnd => (d, d),
     };
-    Some(Ranges::Padded { input: Box::new(input), before, after })
+    Some(Ranges::Padded {
+        input: Box::new(input),
+        before,
+        after,
+    })
 }

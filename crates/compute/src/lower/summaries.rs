@@ -6,8 +6,8 @@ use wire::scout_compute::{
 };
 
 use crate::error::InvalidReason;
-use crate::plan::{Output, Plan, ValueSelect, DEFAULT_BUCKETS, DEFAULT_MAX_RANGES};
 use crate::lower::Lowerer;
+use crate::plan::{Output, Plan, ValueSelect, DEFAULT_BUCKETS, DEFAULT_MAX_RANGES};
 
 impl Lowerer<'_> {
     pub(crate) fn node(&mut self, node: &ComputableNode, ctx: &Context) -> Option<Plan> {
@@ -36,11 +36,27 @@ impl Lowerer<'_> {
                 let p = format!("node.value.{}", v.variant_name());
                 let point = |l: &mut Self, s, last, skip_nan| {
                     let (series, unit) = l.series(s, ctx, &p)?;
-                    Some(plan(l, Output::Value(ValueSelect::Point { series, last, skip_nan }), unit))
+                    Some(plan(
+                        l,
+                        Output::Value(ValueSelect::Point {
+                            series,
+                            last,
+                            skip_nan,
+                        }),
+                        unit,
+                    ))
                 };
                 let range = |l: &mut Self, r, index, descending| {
                     let ranges = l.ranges(r, ctx, &p)?;
-                    Some(plan(l, Output::Value(ValueSelect::Range { ranges, index, descending }), None))
+                    Some(plan(
+                        l,
+                        Output::Value(ValueSelect::Range {
+                            ranges,
+                            index,
+                            descending,
+                        }),
+                        None,
+                    ))
                 };
                 match v {
                     SelectValue::FirstPoint(s) => point(self, s, false, false),
@@ -57,7 +73,15 @@ impl Lowerer<'_> {
                         }
                         let desc = n.sort_order == RangeSortOrder::Desc;
                         let ranges = self.ranges(&n.input, ctx, &format!("{p}.input"))?;
-                        Some(plan(self, Output::Value(ValueSelect::Range { ranges, index, descending: desc }), None))
+                        Some(plan(
+                            self,
+                            Output::Value(ValueSelect::Range {
+                                ranges,
+                                index,
+                                descending: desc,
+                            }),
+                            None,
+                        ))
                     }
                     other => {
                         self.unsupported("node.value", other.variant_name());
