@@ -27,9 +27,11 @@ fn close(a: &Value, b: &Value, path: &str) -> Result<(), String> {
             .zip(y)
             .enumerate()
             .try_for_each(|(i, (x, y))| close(x, y, &format!("{path}[{i}]"))),
-        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => x.iter().try_for_each(|(k, v)| {
-            close(v, y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
-        }),
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().try_for_each(|(k, v)| {
+                close(v, y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
+            })
+        }
         _ if a == b => Ok(()),
         _ => Err(format!("{path}: {a} != {b}")),
     }
@@ -48,7 +50,11 @@ fn run(file: &std::path::Path) -> Result<(), String> {
         source.channel(channel, kind, w["unit"].as_str());
         let tags: Vec<(String, String)> = w["tags"]
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         for p in w["points"].as_array().unwrap() {
@@ -61,8 +67,18 @@ fn run(file: &std::path::Path) -> Result<(), String> {
         }
     }
     let node: ComputableNode = wire::from_json(&case["node"].to_string()).unwrap();
-    let ctx: Context = wire::from_json(&case.get("context").cloned().unwrap_or(Value::Object(Default::default())).to_string()).unwrap();
-    let (start, end) = (case["start"].as_i64().unwrap(), case["end"].as_i64().unwrap());
+    let ctx: Context = wire::from_json(
+        &case
+            .get("context")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()))
+            .to_string(),
+    )
+    .unwrap();
+    let (start, end) = (
+        case["start"].as_i64().unwrap(),
+        case["end"].as_i64().unwrap(),
+    );
     let p = plan(&node, &ctx, &source).map_err(|d| format!("plan failed: {d:?}"))?;
     if let Some(unit) = case.get("unit") {
         let got = serde_json::to_value(p.unit_result()).unwrap();
@@ -86,5 +102,10 @@ fn golden_cases() {
         .iter()
         .filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.display())))
         .collect();
-    assert!(failures.is_empty(), "{} golden case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -404,13 +404,28 @@ async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
     let (start, end) = (BASE - 9500 * MS, BASE + 500 * MS);
     let node = series_node("numeric", &rid, "x", &[], Some(10));
     let result = server.compute(&node, start, end).await?;
-    let ComputeNodeResponse::BucketedNumeric(plot) = &result else { bail!("got {}", result.variant_name()) };
-    let inside = points.iter().filter(|(t, _)| (start..=end).contains(t)).count() as i64;
-    let counted: i64 = plot.buckets.iter().map(|b| b.count.map_or(0, |c| c.0)).sum();
-    ensure!(counted == inside, "buckets count {counted} points, the range holds {inside}");
+    let ComputeNodeResponse::BucketedNumeric(plot) = &result else {
+        bail!("got {}", result.variant_name())
+    };
+    let inside = points
+        .iter()
+        .filter(|(t, _)| (start..=end).contains(t))
+        .count() as i64;
+    let counted: i64 = plot
+        .buckets
+        .iter()
+        .map(|b| b.count.map_or(0, |c| c.0))
+        .sum();
+    ensure!(
+        counted == inside,
+        "buckets count {counted} points, the range holds {inside}"
+    );
     for b in &plot.buckets {
         let first = timestamp_to_nanos(&b.first_point.as_ref().unwrap().timestamp)?;
-        ensure!(first >= start, "bucket first point {first} before the range start {start}");
+        ensure!(
+            first >= start,
+            "bucket first point {first} before the range start {start}"
+        );
     }
     Ok(())
 }

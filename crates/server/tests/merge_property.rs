@@ -203,20 +203,30 @@ async fn run_case(mode: Mode, initial: Step, steps: Vec<Step>) -> Result<()> {
             let SubscriptionUpdate::Append(append) = &update else {
                 bail!("{what}: expected an append, got {update:?}")
             };
-            let (start, end) = (timestamp_to_nanos(&append.start)?, timestamp_to_nanos(&append.end)?);
+            let (start, end) = (
+                timestamp_to_nanos(&append.start)?,
+                timestamp_to_nanos(&append.end)?,
+            );
             if mode == Mode::Buckets {
                 let ComputeNodeAppendResponse::BucketedNumeric(p) = &append.result else {
-                    bail!("{what}: decimated append is {}", append.result.variant_name())
+                    bail!(
+                        "{what}: decimated append is {}",
+                        append.result.variant_name()
+                    )
                 };
                 for t in &p.timestamps {
                     let s = timestamp_to_nanos(t)?;
-                    ensure!(s % width == 0, "{what}: bucket end {s} is not a multiple of {width}");
+                    ensure!(
+                        s % width == 0,
+                        "{what}: bucket end {s} is not a multiple of {width}"
+                    );
                 }
             }
             let check = if mode == Mode::Buckets {
                 case.check_fresh(&sub, &what).await
             } else {
-                sub.assert_matches_compute(&case.server, &case.node(), &what).await
+                sub.assert_matches_compute(&case.server, &case.node(), &what)
+                    .await
             };
             match check {
                 Ok(()) => {

@@ -746,16 +746,24 @@ async fn bucketed_results_return_to_raw_with_hysteresis() -> Result<()> {
     let window = 10 * SEC;
     let node = series_node("numeric", &rid, "x", &[], Some(10));
     // 13 points, BASE − 9 s .. BASE − 3 s every 0.5 s.
-    server.write_doubles(&rid, "x", &series(BASE - 9 * SEC, 500 * MS, 0..13)).await?;
+    server
+        .write_doubles(&rid, "x", &series(BASE - 9 * SEC, 500 * MS, 0..13))
+        .await?;
     let mut ws = server.connect().await?;
     let mut sub = Tracked::new(window);
     sub.start(&mut ws, appends(node.clone(), window)).await?;
-    ensure!(sub.merged()?.plot.kind() == "bucketedNumeric", "13 points > 10 buckets: {}", sub.merged()?.plot.kind());
+    ensure!(
+        sub.merged()?.plot.kind() == "bucketedNumeric",
+        "13 points > 10 buckets: {}",
+        sub.merged()?.plot.kind()
+    );
 
     // Window (BASE − 7.2 s, BASE + 2.8 s]: 9 old points + 1 new = 10 = buckets. A server
     // without hysteresis would switch back to raw here.
     server.clock().set(BASE + 2800 * MS);
-    server.write_doubles(&rid, "x", &[(BASE + 2800 * MS, 100.0)]).await?;
+    server
+        .write_doubles(&rid, "x", &[(BASE + 2800 * MS, 100.0)])
+        .await?;
     match sub.next(&mut ws).await? {
         SubscriptionUpdate::Append(_) => {}
         other => bail!("at exactly `buckets` points the result flapped back: {other:?}"),
@@ -768,7 +776,9 @@ async fn bucketed_results_return_to_raw_with_hysteresis() -> Result<()> {
     // raw append after a bucketed full result).
     let fulls = sub.merged()?.fulls;
     server.clock().set(BASE + 10_500 * MS);
-    server.write_doubles(&rid, "x", &[(BASE + 10_500 * MS, 101.0)]).await?;
+    server
+        .write_doubles(&rid, "x", &[(BASE + 10_500 * MS, 101.0)])
+        .await?;
     let expected = vec![(BASE + 2800 * MS, 100.0), (BASE + 10_500 * MS, 101.0)];
     for _ in 0..2 {
         sub.next(&mut ws).await?;
@@ -777,8 +787,16 @@ async fn bucketed_results_return_to_raw_with_hysteresis() -> Result<()> {
         }
     }
     let merged = sub.merged()?;
-    ensure!(merged.plot == Plot::Numeric(expected), "merged window {:?}", merged.plot);
-    ensure!(merged.fulls == fulls + 1, "bucketed -> raw took {} full results", merged.fulls - fulls);
+    ensure!(
+        merged.plot == Plot::Numeric(expected),
+        "merged window {:?}",
+        merged.plot
+    );
+    ensure!(
+        merged.fulls == fulls + 1,
+        "bucketed -> raw took {} full results",
+        merged.fulls - fulls
+    );
     Ok(())
 }
 
@@ -788,15 +806,22 @@ async fn a_point_stored_in_the_future_is_sent_once_it_enters_the_window() -> Res
     let rid = rid();
     let node = numeric_node(&rid, "x");
     // A writer whose clock runs 2 s ahead of the server's.
-    server.write_doubles(&rid, "x", &[(BASE - SEC, 1.0), (BASE + 2 * SEC, 2.0)]).await?;
+    server
+        .write_doubles(&rid, "x", &[(BASE - SEC, 1.0), (BASE + 2 * SEC, 2.0)])
+        .await?;
     let mut ws = server.connect().await?;
     let mut sub = Tracked::new(W);
     sub.start(&mut ws, appends(node.clone(), W)).await?;
-    ensure!(sub.merged()?.plot.len() == 1, "future point in the first full result");
+    ensure!(
+        sub.merged()?.plot.len() == 1,
+        "future point in the first full result"
+    );
     server.advance(3 * SEC);
     // No further writes: the server's own time must bring the point in.
     sub.next(&mut ws).await?;
-    let Plot::Numeric(v) = &sub.merged()?.plot else { bail!("not numeric") };
+    let Plot::Numeric(v) = &sub.merged()?.plot else {
+        bail!("not numeric")
+    };
     ensure!(v.contains(&(BASE + 2 * SEC, 2.0)), "merged window {v:?}");
     Ok(())
 }

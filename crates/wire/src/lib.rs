@@ -7,11 +7,13 @@
 //! Must not know: storage, evaluation, sockets or the clock. No tokio, no I/O.
 //!
 //! The types under [`generated`] modules are produced by `tools/gen_wire.py`; the hand-written
-//! parts are the encoding helpers in [`conjure`] and the error catalogue in [`errors`].
+//! parts are the encoding helpers in [`conjure`], the error catalogue in [`errors`], and the
+//! protobuf messages of the upstream streaming write in [`proto`].
 
 pub mod conjure;
 pub mod errors;
 mod generated;
+pub mod proto;
 pub mod time;
 
 pub use generated::*;

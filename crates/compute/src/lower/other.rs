@@ -381,7 +381,7 @@ impl Lowerer<'_> {
                     StringSetConstant::Variable(name) => {
                         match self.variable(name, ctx, &format!("{p}.values.variable"))? {
                             None => Some(Vec::new()),
-                            Some(VariableValue::StringSet(v)) => Some(v.iter().cloned().collect()),
+                            Some(VariableValue::StringSet(v)) => Some(v.to_vec()),
                             Some(other) => {
                                 self.wrong_variable(
                                     &format!("{p}.values.variable"),

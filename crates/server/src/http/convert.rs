@@ -24,25 +24,25 @@ pub(crate) fn row_request(
         let channel = channel_name(&batch.channel)?;
         let (timestamps, values) = match batch.points {
             PointsExternal::Double(points) => {
-                let ts = timestamps(&channel, points.iter().map(|p| &p.timestamp))?;
+                let ts = timestamps_of(&channel, points.iter().map(|p| &p.timestamp))?;
                 (ts, Values::Double(points.iter().map(|p| p.value).collect()))
             }
             PointsExternal::Int(points) => {
-                let ts = timestamps(&channel, points.iter().map(|p| &p.timestamp))?;
+                let ts = timestamps_of(&channel, points.iter().map(|p| &p.timestamp))?;
                 (
                     ts,
                     Values::Int(points.iter().map(|p| i64::from(p.value)).collect()),
                 )
             }
             PointsExternal::Uint64(points) => {
-                let ts = timestamps(&channel, points.iter().map(|p| &p.timestamp))?;
+                let ts = timestamps_of(&channel, points.iter().map(|p| &p.timestamp))?;
                 (
                     ts,
                     Values::Uint64(uint64s(&channel, points.iter().map(|p| p.value.0))?),
                 )
             }
             PointsExternal::String(points) => {
-                let ts = timestamps(&channel, points.iter().map(|p| &p.timestamp))?;
+                let ts = timestamps_of(&channel, points.iter().map(|p| &p.timestamp))?;
                 (
                     ts,
                     Values::String(points.iter().map(|p| Arc::from(p.value.as_str())).collect()),
@@ -88,7 +88,7 @@ pub(crate) fn column_request(
                 values: values.len(),
             });
         }
-        let timestamps = timestamps(&channel, batch.timestamps.iter())?;
+        let timestamps = timestamps_of(&channel, batch.timestamps.iter())?;
         out.push(SeriesWrite {
             dataset: dataset.clone(),
             channel: Arc::from(channel.as_str()),
@@ -111,7 +111,7 @@ pub(crate) fn logs_request(
         Some(c) => channel_name(&c)?,
         None => DEFAULT_LOG_CHANNEL.to_string(),
     };
-    let timestamps = timestamps(&channel, req.logs.iter().map(|p: &LogPoint| &p.timestamp))?;
+    let timestamps = timestamps_of(&channel, req.logs.iter().map(|p: &LogPoint| &p.timestamp))?;
     let values = req
         .logs
         .into_iter()
@@ -130,7 +130,7 @@ pub(crate) fn logs_request(
     }])
 }
 
-fn timestamps<'a>(
+pub(crate) fn timestamps_of<'a>(
     channel: &str,
     stamps: impl Iterator<Item = &'a Timestamp>,
 ) -> Result<Vec<i64>, IngestError> {
@@ -153,7 +153,7 @@ fn uint64s(channel: &str, values: impl Iterator<Item = i64>) -> Result<Vec<u64>,
         .collect()
 }
 
-fn unsupported(channel: &str, variant: &str) -> IngestError {
+pub(crate) fn unsupported(channel: &str, variant: &str) -> IngestError {
     IngestError::UnsupportedPoints {
         channel: channel.to_string(),
         variant: variant.to_string(),
@@ -168,7 +168,7 @@ fn channel_name(name: &str) -> Result<String, IngestError> {
 }
 
 /// Accepts `ri.<service>.<instance>.<type>.<locator>` with non-empty parts.
-fn dataset_rid(rid: &str) -> Result<Arc<str>, IngestError> {
+pub(crate) fn dataset_rid(rid: &str) -> Result<Arc<str>, IngestError> {
     let parts: Vec<&str> = rid.splitn(5, '.').collect();
     let valid = parts.len() == 5 && parts[0] == "ri" && parts.iter().all(|p| !p.is_empty());
     if !valid {

@@ -46,7 +46,10 @@ pub(crate) async fn write_logs(
 }
 
 /// Hands the writes to the store off the runtime (a write may wait for an fsync).
-async fn store(app: &Arc<App>, writes: Vec<SeriesWrite>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn store(
+    app: &Arc<App>,
+    writes: Vec<SeriesWrite>,
+) -> Result<StatusCode, ApiError> {
     let points = convert::point_count(&writes);
     if points == 0 {
         return Ok(StatusCode::NO_CONTENT);

@@ -5,6 +5,7 @@ mod compute;
 mod convert;
 mod ingest;
 mod metrics;
+mod nominal;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -26,6 +27,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route(
             "/storage/writer/v1/logs/{data_source_rid}",
             post(ingest::write_logs),
+        )
+        .route(
+            "/storage/writer/v1/nominal/{data_source_rid}",
+            post(nominal::write_nominal),
         )
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))

@@ -1,0 +1,135 @@
+//! `POST /storage/writer/v1/nominal/{dataSourceRid}`: the protobuf write of the upstream
+//! streaming clients (Rust and Python), optionally zstd-compressed. They time out after 2 s
+//! and retry, so the same validate-all-then-store rule and idempotent replace apply.
+
+use super::convert::{dataset_rid, timestamps_of, unsupported};
+use crate::app::App;
+use crate::error::{ApiError, IngestError};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use prost::Message as _;
+use sightline_store::{SeriesWrite, Values};
+use sightline_wire::api::Timestamp;
+use sightline_wire::conjure::SafeLong;
+use sightline_wire::proto::{PointsType, ProtoTimestamp, WriteRequestNominal};
+use sightline_wire::ParseError;
+use std::io::Read as _;
+use std::sync::Arc;
+
+/// The handler.
+pub(crate) async fn write_nominal(
+    State(app): State<Arc<App>>,
+    Path(rid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let limit = app.config.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge { limit })?;
+    let zstd = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"zstd"));
+    let writes = tokio::task::spawn_blocking(move || {
+        let raw = if zstd {
+            decompress(&bytes, limit)?
+        } else {
+            bytes.to_vec()
+        };
+        let request =
+            WriteRequestNominal::decode(raw.as_slice()).map_err(|e| malformed(e.to_string()))?;
+        Ok::<_, ApiError>(convert(&rid, request)?)
+    })
+    .await
+    .map_err(|e| ApiError::TaskFailed {
+        detail: e.to_string(),
+    })??;
+    super::ingest::store(&app, writes).await
+}
+
+/// Decompresses at most `limit` bytes, so a small bomb cannot exhaust memory.
+fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let decoder = zstd::stream::read::Decoder::new(bytes).map_err(|e| malformed(e.to_string()))?;
+    let mut out = Vec::new();
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| malformed(format!("zstd: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::BodyTooLarge { limit });
+    }
+    Ok(out)
+}
+
+fn malformed(message: String) -> ApiError {
+    ApiError::MalformedBody {
+        expected: "WriteRequestNominal (protobuf)",
+        source: ParseError {
+            path: ".".to_string(),
+            message,
+        },
+    }
+}
+
+fn convert(rid: &str, request: WriteRequestNominal) -> Result<Vec<SeriesWrite>, IngestError> {
+    let dataset = dataset_rid(rid)?;
+    let mut out = Vec::with_capacity(request.series.len());
+    for series in request.series {
+        let channel = series.channel.map(|c| c.name).unwrap_or_default();
+        if channel.is_empty() {
+            return Err(IngestError::EmptyChannelName);
+        }
+        let Some(points) = series.points.and_then(|p| p.points_type) else {
+            continue;
+        };
+        let (stamps, values): (Vec<Timestamp>, Values) = match points {
+            PointsType::DoublePoints(p) => (
+                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                Values::Double(p.points.iter().map(|x| x.value).collect()),
+            ),
+            PointsType::IntegerPoints(p) => (
+                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                Values::Int(p.points.iter().map(|x| x.value).collect()),
+            ),
+            PointsType::Uint64Points(p) => (
+                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                Values::Uint64(p.points.iter().map(|x| x.value).collect()),
+            ),
+            PointsType::StringPoints(p) => (
+                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                Values::String(
+                    p.points
+                        .iter()
+                        .map(|x| Arc::from(x.value.as_str()))
+                        .collect(),
+                ),
+            ),
+            PointsType::ArrayPoints(_) => return Err(unsupported(&channel, "array")),
+            PointsType::StructPoints(_) => return Err(unsupported(&channel, "struct")),
+        };
+        let timestamps = timestamps_of(&channel, stamps.iter())?;
+        out.push(SeriesWrite {
+            dataset: dataset.clone(),
+            channel: Arc::from(channel.as_str()),
+            tags: series.tags.into_iter().collect(),
+            unit: None,
+            timestamps,
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// A missing protobuf timestamp reads as an invalid (negative-nanos) wire timestamp, so it
+/// is refused with the same error as any other bad timestamp.
+fn wire_ts(t: Option<ProtoTimestamp>) -> Timestamp {
+    let t = t.unwrap_or(ProtoTimestamp {
+        seconds: 0,
+        nanos: -1,
+    });
+    Timestamp {
+        seconds: SafeLong(t.seconds),
+        nanos: SafeLong(i64::from(t.nanos)),
+    }
+}
