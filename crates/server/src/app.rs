@@ -33,6 +33,9 @@ pub struct App {
     pub(crate) subscriptions: AtomicU64,
     /// Points accepted through the HTTP writer endpoints.
     pub(crate) points_written: AtomicU64,
+    /// Subscription evaluations running at once: one per core, so thousands of live
+    /// subscriptions queue for CPU instead of each taking a blocking thread.
+    pub(crate) compute_slots: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -50,6 +53,9 @@ impl App {
             connections: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             points_written: AtomicU64::new(0),
+            compute_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         })
     }
 

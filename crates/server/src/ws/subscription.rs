@@ -126,6 +126,7 @@ impl Task {
     ) -> Result<(LiveComputation, Outcome), WireError> {
         let app = self.app.clone();
         let appends = self.appends;
+        let slot = self.app.compute_slots.acquire().await;
         let joined = tokio::task::spawn_blocking(move || {
             let source = StoreSource(app.store.as_ref());
             let now = app.clock.now_nanos();
@@ -147,6 +148,7 @@ impl Task {
             (live, outcome)
         })
         .await;
+        drop(slot);
         joined.map_err(|join| {
             tracing::error!(subscription = %self.id, error = %join, "subscription evaluation failed");
             WireError::new(
