@@ -87,13 +87,7 @@ impl ApiError {
                 ),
                 IngestError::MismatchedLengths {
                     timestamps, values, ..
-                } => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:MismatchedTimestampsAndValues",
-                    message,
-                )
-                .with_param("timestampCount", timestamps.to_string())
-                .with_param("valueCount", values.to_string()),
+                } => mismatched_lengths(message, *timestamps, *values),
                 IngestError::InvalidDataSource { rid } => WireError::new(
                     InvalidArgument,
                     "NominalChannelWriter:InvalidDataSource",
@@ -120,13 +114,7 @@ impl ApiError {
                 .with_param("channel", channel.clone()),
                 StoreError::LengthMismatch {
                     timestamps, values, ..
-                } => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:MismatchedTimestampsAndValues",
-                    message,
-                )
-                .with_param("timestampCount", timestamps.to_string())
-                .with_param("valueCount", values.to_string()),
+                } => mismatched_lengths(message, *timestamps, *values),
                 StoreError::Closed => WireError::new(
                     Unavailable,
                     "Sightline:StoreClosed",
@@ -140,6 +128,16 @@ impl ApiError {
             ApiError::TaskFailed { .. } => internal(self, "Default:Internal"),
         }
     }
+}
+
+fn mismatched_lengths(message: String, timestamps: usize, values: usize) -> WireError {
+    WireError::new(
+        ErrorCode::InvalidArgument,
+        "NominalChannelWriter:MismatchedTimestampsAndValues",
+        message,
+    )
+    .with_param("timestampCount", timestamps.to_string())
+    .with_param("valueCount", values.to_string())
 }
 
 fn internal(error: &ApiError, name: &str) -> WireError {
