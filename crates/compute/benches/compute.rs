@@ -19,38 +19,28 @@ const N: usize = 1_000_000;
 const MS: i64 = 1_000_000;
 const DATASET: &str = "ri.bench";
 
-/// Two numeric channels (`a`, `b`) sampled at 1 kHz, `b` offset by 0.5 ms.
-struct Source {
-    ts: [Vec<i64>; 2],
-    vs: [Vec<f64>; 2],
+/// Two numeric channels (`a`, `b`) with a point every 1 ms from t = 0 on, forever; `b`
+/// offset by 0.5 ms. Values are a seeded hash of the index, generated on read (so an
+/// append benchmark can run for any number of iterations).
+struct Source;
+
+fn value(k: i64, id: u64) -> f64 {
+    let mut z = (k as u64).wrapping_add(id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    10.0 * ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-impl Source {
-    fn new() -> Self {
-        let mut seed = 0x1234_5678_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let mut s = Source {
-            ts: [Vec::with_capacity(N), Vec::with_capacity(N)],
-            vs: [Vec::with_capacity(N), Vec::with_capacity(N)],
-        };
-        for i in 0..N as i64 {
-            for k in 0..2 {
-                s.ts[k].push(i * MS + k as i64 * MS / 2);
-                s.vs[k].push(10.0 * next());
-            }
-        }
-        s
-    }
-
-    fn range(&self, id: u64, a: i64, b: i64) -> std::ops::Range<usize> {
-        let ts = &self.ts[id as usize];
-        ts.partition_point(|&t| t < a)..ts.partition_point(|&t| t <= b)
-    }
+/// Indices `k` with `k·MS + offset` in `[a, b]`.
+fn indices(id: u64, a: i64, b: i64) -> std::ops::Range<i64> {
+    let off = id as i64 * MS / 2;
+    let lo = (a - off).max(0).div_euclid(MS) + i64::from((a - off).max(0).rem_euclid(MS) != 0);
+    let hi = if b < off {
+        -1
+    } else {
+        (b - off).div_euclid(MS)
+    };
+    lo..(hi + 1).max(lo)
 }
 
 impl DataSource for Source {
@@ -68,19 +58,24 @@ impl DataSource for Source {
         }]
     }
     fn read_numeric(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
-        let r = self.range(id, a, b);
-        ts.extend_from_slice(&self.ts[id as usize][r.clone()]);
-        vs.extend_from_slice(&self.vs[id as usize][r]);
+        for k in indices(id, a, b) {
+            ts.push(k * MS + id as i64 * MS / 2);
+            vs.push(value(k, id));
+        }
     }
     fn read_strings(&self, _: u64, _: i64, _: i64, _: &mut Vec<i64>, _: &mut Vec<Arc<str>>) {}
     fn read_logs(&self, _: u64, _: i64, _: i64, _: &mut Vec<i64>, _: &mut Vec<LogEntry>) {}
     fn nth_before(&self, id: u64, t: i64, n: usize) -> Option<i64> {
-        let ts = &self.ts[id as usize];
-        let i = ts.partition_point(|&x| x < t);
-        i.checked_sub(n).map(|j| ts[j])
+        let r = indices(id, 0, t - 1);
+        let k = r.end - n as i64;
+        (k >= 0).then(|| k * MS + id as i64 * MS / 2)
     }
     fn count(&self, id: u64, a: i64, b: i64) -> u64 {
-        self.range(id, a, b).len() as u64
+        if a > b {
+            return 0;
+        }
+        let r = indices(id, a, b);
+        (r.end - r.start).max(0) as u64
     }
 }
 
@@ -115,9 +110,9 @@ fn ranges(numeric: &str) -> ComputableNode {
 }
 
 fn families(c: &mut Criterion) {
-    let source = Source::new();
+    let source = Source;
     let ctx: Context = wire::from_json("{}").unwrap();
-    let end = N as i64 * MS;
+    let end = N as i64 * MS - 1;
     let cases: Vec<(&str, ComputableNode)> = vec![
         ("raw_channel", series(&ch("a"))),
         (
@@ -147,7 +142,7 @@ fn families(c: &mut Criterion) {
 }
 
 fn appends(c: &mut Criterion) {
-    let source = Source::new();
+    let source = Source;
     let ctx: Context = wire::from_json("{}").unwrap();
     let mut g = c.benchmark_group("append_one_point");
     for (name, node) in [
@@ -157,7 +152,8 @@ fn appends(c: &mut Criterion) {
         let p = plan(&node, &ctx, &source).unwrap();
         for (wname, window) in [("10s", 10_000 * MS), ("1h", 3_600_000 * MS)] {
             let mut live = p.live(window, LiveMode::Raw);
-            let mut now = window + 10 * MS;
+            // Past both windows, so both hold real points from their start.
+            let mut now = 4_000_000 * MS;
             live.full(&source, now).unwrap();
             g.bench_with_input(BenchmarkId::new(name, wname), &window, |b, _| {
                 b.iter(|| {

@@ -3,8 +3,10 @@
 //! over a trailing window (live subscriptions with full results and appends).
 //!
 //! Owns: PROTOCOL §5 classification ([`classify`]), planning with path-carrying
-//! diagnostics ([`plan`]), summarization (raw plots, aligned buckets) and the append
-//! rules of PROTOCOL §4 ([`LiveComputation`]).
+//! diagnostics ([`plan`], lowering in `lower/` into the expressions of `ir`), the engine
+//! that evaluates the §6 node set with bounded look-back (`engine/`: numeric, windows,
+//! enums/logs, ranges), runtime units (`units`), summarization (raw plots, aligned
+//! buckets, ranges, values) and the append rules of PROTOCOL §4 ([`LiveComputation`]).
 //!
 //! Must not know: the store, sockets, the clock or the server. Data comes in through the
 //! [`DataSource`] trait defined here; time comes in as arguments.

@@ -61,17 +61,23 @@ impl Fixture {
             points == vec![EXISTING],
             "{what}: `existing` now holds {points:?}"
         );
+        // A channel that does not exist reads as empty (so subscriptions can precede the
+        // first write); check both the read and the store's channel index.
         for channel in ["fresh", "logs", "other"] {
-            let reply = self
+            let result = self
                 .server
-                .compute_reply(&numeric_node(&self.rid, channel), BASE - 60 * SEC, BASE)
-                .await?;
-            let error = reply
-                .conjure_error(400)
+                .compute(&numeric_node(&self.rid, channel), BASE - 60 * SEC, BASE)
+                .await
                 .with_context(|| format!("{what}: channel `{channel}` was created"))?;
+            let points = numeric_points(&result)?;
+            ensure!(points.is_empty(), "{what}: `{channel}` holds {points:?}");
             ensure!(
-                error.error_name == "Compute:SelectSeriesResolvedNoChannels",
-                "{what}: `{channel}`: {error:?}"
+                self.server
+                    .app
+                    .store()
+                    .channel(&self.rid, channel)
+                    .is_none(),
+                "{what}: the store now knows channel `{channel}`"
             );
         }
         Ok(())
@@ -351,13 +357,20 @@ async fn a_body_over_the_limit_gets_413_with_a_conjure_body() -> Result<()> {
         ..ServerConfig::default()
     })
     .await?;
+    // Oversized bodies go over raw one-shot connections: the server answers before it
+    // has read them and may drop the connection under a pooled client (ignored test
+    // `an_oversized_write_leaves_its_connection_usable_or_says_close`).
     let big: Vec<(i64, f64)> = series(BASE - 50 * SEC, MS, 0..500);
     let body = columnar(
         &f.rid,
         vec![f.valid_column_batch(), double_column("fresh", &[], &big)],
     );
     ensure!(body.to_string().len() > 4096);
-    let error = f.server.write_columns(&body).await?.conjure_error(413)?;
+    let error = f
+        .server
+        .post_raw("/storage/writer/v1/columnar", body.to_string().as_bytes())
+        .await?
+        .conjure_error(413)?;
     ensure!(
         error.error_name == "NominalChannelWriter:PointsTooLarge",
         "{error:?}"
@@ -373,13 +386,19 @@ async fn a_body_over_the_limit_gets_413_with_a_conjure_body() -> Result<()> {
         &f.rid,
         vec![f.valid_row_batch(), row_batch("fresh", "double", pts)],
     );
-    f.server.write_rows(&body).await?.conjure_error(413)?;
+    f.server
+        .post_raw("/storage/writer/v1", body.to_string().as_bytes())
+        .await?
+        .conjure_error(413)?;
     let logs: Vec<Value> = big
         .iter()
         .map(|(t, _)| json!({"timestamp": ts(*t), "value": {"message": "m"}}))
         .collect();
     f.server
-        .write_logs(&f.rid, &json!({"logs": logs}))
+        .post_raw(
+            &format!("/storage/writer/v1/logs/{}", f.rid),
+            json!({"logs": logs}).to_string().as_bytes(),
+        )
         .await?
         .conjure_error(413)?;
     f.assert_unchanged("oversized rows and logs").await?;
@@ -387,6 +406,85 @@ async fn a_body_over_the_limit_gets_413_with_a_conjure_body() -> Result<()> {
     f.server
         .write_doubles(&f.rid, "other", &[(BASE, 1.0)])
         .await
+}
+
+/// Reads one HTTP/1.1 response (head and `content-length` body) from `stream`.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> Result<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return Ok((head, buf[end + 4..end + 4 + len].to_vec()));
+            }
+        }
+        let n = tokio::time::timeout(WAIT, stream.read(&mut chunk)).await??;
+        anyhow::ensure!(
+            n > 0,
+            "connection closed mid-response after {} bytes",
+            buf.len()
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "server bug: after a 413 the server closes the keep-alive connection without `Connection: close`, so a pooled client's next request on it fails (seen as a flaky `error sending request`)"]
+async fn an_oversized_write_leaves_its_connection_usable_or_says_close() -> Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let f = Fixture::with(ServerConfig {
+        max_body_bytes: 4096,
+        ..ServerConfig::default()
+    })
+    .await?;
+    let body = columnar(
+        &f.rid,
+        vec![double_column(
+            "fresh",
+            &[],
+            &series(BASE - 50 * SEC, MS, 0..500),
+        )],
+    )
+    .to_string();
+    // Send the head and only part of the body: the server answers 413 once it has read
+    // past the limit, while the client is still sending.
+    let (first, rest) = body.as_bytes().split_at(6000);
+    let mut stream = tokio::net::TcpStream::connect(f.server.addr).await?;
+    let head = format!(
+        "POST /storage/writer/v1/columnar HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        f.server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(first).await?;
+    let (head, _) = read_response(&mut stream).await?;
+    ensure!(head.starts_with("http/1.1 413"), "{head}");
+    if head
+        .lines()
+        .any(|l| l.starts_with("connection:") && l.contains("close"))
+    {
+        return Ok(());
+    }
+    // Keep-alive was not refused: finishing the body and sending another request on the
+    // same connection must work.
+    stream.write_all(rest).await?;
+    let next = format!(
+        "GET /persistent-compute/enabled HTTP/1.1\r\nhost: {}\r\n\r\n",
+        f.server.addr
+    );
+    stream.write_all(next.as_bytes()).await?;
+    let (head, _) = read_response(&mut stream)
+        .await
+        .context("request after a 413 that did not say `connection: close`")?;
+    ensure!(head.starts_with("http/1.1 200"), "{head}");
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ mod common;
 use anyhow::{bail, ensure, Result};
 use common::merge::Plot;
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use sightline_server::ServerConfig;
 use sightline_wire::persistent_compute::{HealthMessage, SubscriptionCreation, SubscriptionUpdate};
 use sightline_wire::scout_compute::{ComputeNodeResponse, ComputeUnitResult, UnitResult};
@@ -232,7 +232,7 @@ async fn late_points_are_corrected(kind: &str) -> Result<()> {
     sub.assert_matches_compute(&server, &node, "after a replacement")
         .await?;
     let holds_new = match &sub.merged()?.plot {
-        Plot::Numeric(v) => v.iter().any(|p| *p == (stored, 102.0)),
+        Plot::Numeric(v) => v.contains(&(stored, 102.0)),
         Plot::Enum(v) => v.iter().any(|p| p.0 == stored && p.1 == "state-102"),
         Plot::Log(v) => v.iter().any(|p| p.0 == stored && p.1.message == "line 102"),
         _ => false,
@@ -823,5 +823,128 @@ async fn a_point_stored_in_the_future_is_sent_once_it_enters_the_window() -> Res
         bail!("not numeric")
     };
     ensure!(v.contains(&(BASE + 2 * SEC, 2.0)), "merged window {v:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_made_before_the_first_write_fills_in() -> Result<()> {
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    let node = numeric_node(&rid, "later");
+    let mut ws = server.connect().await?;
+    let mut sub = Tracked::new(W);
+    sub.start(&mut ws, appends(node.clone(), W)).await?;
+    ensure!(
+        sub.merged()?.plot == Plot::Numeric(vec![]),
+        "{:?}",
+        sub.merged()?.plot
+    );
+    server.advance(SEC);
+    server
+        .write_doubles(&rid, "later", &[(BASE + SEC, 1.0), (BASE - 2 * SEC, 2.0)])
+        .await?;
+    sub.next_append(&mut ws).await?;
+    ensure!(sub.merged()?.plot.len() == 2, "{:?}", sub.merged()?.plot);
+    sub.assert_matches_compute(&server, &node, "first write after subscribe")
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_narrowed_subscription_follows_only_its_series() -> Result<()> {
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    let write = |stand: &'static str, t: i64, v: f64| {
+        let server = &server;
+        let body = columnar(
+            &rid,
+            vec![double_column("temp", &[("stand", stand)], &[(t, v)])],
+        );
+        async move { server.write_columns(&body).await?.no_content() }
+    };
+    write("A", BASE - 2 * SEC, 1.0).await?;
+    write("B", BASE - 2 * SEC, 2.0).await?;
+    let node_a = series_node("numeric", &rid, "temp", &[("stand", "A")], None);
+    let node_all = numeric_node(&rid, "temp");
+    let mut ws = server.connect().await?;
+    let mut a = Tracked::new(W);
+    a.start(&mut ws, appends(node_a.clone(), W)).await?;
+    let mut all = Tracked::new(W);
+    all.start(&mut ws, appends(node_all.clone(), W)).await?;
+    ensure!(a.merged()?.plot == Plot::Numeric(vec![(BASE - 2 * SEC, 1.0)]));
+    ensure!(all.merged()?.plot.len() == 2);
+
+    server.advance(SEC);
+    write("B", BASE + SEC, 20.0).await?;
+    all.next_append(&mut ws).await?;
+    all.assert_matches_compute(&server, &node_all, "all series after a B write")
+        .await?;
+    write("A", BASE + SEC, 10.0).await?;
+    all.next_append(&mut ws).await?;
+    // `a` may or may not have seen an (empty) append for the B write; merged it must hold
+    // exactly A's points.
+    while a.merged()?.plot.len() < 2 {
+        a.next(&mut ws).await?;
+    }
+    ensure!(
+        a.merged()?.plot == Plot::Numeric(vec![(BASE - 2 * SEC, 1.0), (BASE + SEC, 10.0)]),
+        "stand=A window {:?}",
+        a.merged()?.plot
+    );
+    a.assert_matches_compute(&server, &node_a, "stand=A")
+        .await?;
+    all.assert_matches_compute(&server, &node_all, "all series")
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_subscriptions_on_one_connection_all_converge() -> Result<()> {
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    let channels: Vec<String> = (0..8).map(|i| format!("ch{i}")).collect();
+    for c in &channels {
+        server.write_doubles(&rid, c, &[(BASE - SEC, 0.0)]).await?;
+    }
+    let mut ws = server.connect().await?;
+    // 5 subscriptions per channel, 40 in all, subscribed in one message.
+    let mut subs: Vec<(Tracked, Value)> = Vec::new();
+    let mut message = serde_json::Map::new();
+    for c in &channels {
+        for _ in 0..5 {
+            let node = numeric_node(&rid, c);
+            let t = Tracked::new(W);
+            message.insert(t.id.to_string(), appends(node.clone(), W));
+            subs.push((t, node));
+        }
+    }
+    ws.send_json(&json!({"type": "subscribe", "subscribe": message}))
+        .await?;
+    for (t, _) in &mut subs {
+        ensure!(matches!(
+            ws.creation(t.id).await?,
+            SubscriptionCreation::Success(_)
+        ));
+        ensure!(matches!(
+            t.next(&mut ws).await?,
+            SubscriptionUpdate::Full(_)
+        ));
+    }
+    for round in 1..=3 {
+        server.advance(SEC);
+        let now = server.now();
+        for c in &channels {
+            server
+                .write_doubles(
+                    &rid,
+                    c,
+                    &[(now, round as f64), (now - 2 * SEC - 1, -(round as f64))],
+                )
+                .await?;
+        }
+        for (t, node) in &mut subs {
+            t.next_append(&mut ws).await?;
+            t.assert_matches_compute(&server, node, &format!("round {round}"))
+                .await?;
+        }
+    }
     Ok(())
 }

@@ -154,7 +154,7 @@ async fn negative_window_is_refused() -> Result<()> {
         .await?;
     expect(&e, "PersistentCompute:WindowNegative")?;
     ensure!(
-        e.params.get("window").is_some(),
+        e.params.contains_key("window"),
         "no `window` param: {:?}",
         e.params
     );

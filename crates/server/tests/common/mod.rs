@@ -174,6 +174,43 @@ impl TestServer {
         self.post_bytes(path, serde_json::to_vec(body)?).await
     }
 
+    /// POSTs `body` on a new raw connection, written in one piece before the response is
+    /// read, with `Connection: close`. For bodies the server refuses before reading them
+    /// whole: a pooled client may see the connection closed under it (see the ignored
+    /// test `an_oversized_write_leaves_its_connection_usable_or_says_close`).
+    pub async fn post_raw(&self, path: &str, body: &[u8]) -> Result<Reply> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = TcpStream::connect(self.addr).await?;
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        tokio::time::timeout(WAIT, stream.write_all(&request))
+            .await
+            .context("raw write timed out")??;
+        let mut raw = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+            .await
+            .context("raw read timed out")??;
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .with_context(|| format!("no response head in {:?}", String::from_utf8_lossy(&raw)))?;
+        let head = String::from_utf8_lossy(&raw[..end]).to_string();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("bad status line: {head}"))?;
+        Ok(Reply {
+            status,
+            body: raw[end + 4..].to_vec(),
+        })
+    }
+
     pub async fn get(&self, path: &str) -> Result<Reply> {
         let response = self.http.get(self.url(path)).send().await?;
         let status = response.status().as_u16();
