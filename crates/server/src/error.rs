@@ -152,7 +152,16 @@ fn internal(error: &ApiError, name: &str) -> WireError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        wire_response(&self.to_wire())
+        let mut response = wire_response(&self.to_wire());
+        if matches!(self, ApiError::BodyTooLarge { .. }) {
+            // The rest of the body was never read, so the connection cannot be reused; say
+            // so, or a pooled client's next request on it fails.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

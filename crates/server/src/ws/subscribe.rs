@@ -46,11 +46,13 @@ pub(crate) fn prepare(
     if !classification.invalid.is_empty() {
         return Err(errors::invalid_computation(&classification.invalid));
     }
-    if let Some(first) = classification.unsupported.first() {
-        return Err(errors::unsupported_node(first));
-    }
+    // Polling-only types are named before unsupported ones: the client can fix the former
+    // by turning appends off, and should hear that first.
     if appends && !classification.polling_only.is_empty() {
         return Err(errors::polling_only(&classification.polling_only));
+    }
+    if let Some(first) = classification.unsupported.first() {
+        return Err(errors::unsupported_node(first));
     }
 
     let source = StoreSource(app.store.as_ref());
