@@ -5,7 +5,9 @@
 //! ```
 
 use futures::{SinkExt, StreamExt};
-use sightline_wire::persistent_compute::{ServerMessage, SubscriptionUpdate};
+use sightline_wire::persistent_compute::{
+    ComputeNodeAppendResponse, ServerMessage, SubscriptionUpdate,
+};
 use sightline_wire::scout_compute::ComputeNodeResponse;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,15 +53,12 @@ async fn main() -> anyhow::Result<()> {
                 match u.update {
                     SubscriptionUpdate::Full(full) => println!("full: {}", describe(&full.result)),
                     SubscriptionUpdate::Append(a) => println!(
-                        "append [{}.{:09} .. {}.{:09}]: {:?} points",
+                        "append [{}.{:09} .. {}.{:09}]: {}",
                         a.start.seconds.0,
                         a.start.nanos.0,
                         a.end.seconds.0,
                         a.end.nanos.0,
-                        serde_json::to_value(&a.result)?
-                            .get("numeric")
-                            .and_then(|n| n.get("values"))
-                            .and_then(|v| v.as_array().map(Vec::len))
+                        describe_append(&a.result)
                     ),
                     SubscriptionUpdate::Error(e) => println!("error: {:?}", e.serializable_error),
                     SubscriptionUpdate::Unknown(u) => println!("unknown update {}", u.type_name),
@@ -73,6 +72,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn describe_append(result: &ComputeNodeAppendResponse) -> String {
+    match result {
+        ComputeNodeAppendResponse::Numeric(plot) => format!("{} raw points", plot.values.len()),
+        ComputeNodeAppendResponse::BucketedNumeric(plot) => {
+            format!("{} buckets", plot.buckets.len())
+        }
+        other => format!("a `{}` append", other.variant_name()),
+    }
 }
 
 fn describe(result: &ComputeNodeResponse) -> String {

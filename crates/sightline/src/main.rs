@@ -91,7 +91,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let durable = tokio::task::spawn_blocking(move || DurableStore::open(store_config))
         .await?
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    tracing::info!(report = ?durable.recovery_report(), dir = %args.data_dir.display(), fsync = %args.fsync, "store open");
+    tracing::info!(dir = %args.data_dir.display(), fsync = %args.fsync, "store open");
     let store: Arc<dyn Store> = Arc::new(durable);
     let app = App::new(store.clone(), config, Arc::new(SystemClock));
     let listener = tokio::net::TcpListener::bind(args.listen)
