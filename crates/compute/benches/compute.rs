@@ -109,6 +109,14 @@ fn ranges(numeric: &str) -> ComputableNode {
     .unwrap()
 }
 
+/// Sparse ranges (value > 9.999: about one range per 10 s) so a 1 h window stays a list.
+fn sparse_ranges(numeric: &str) -> ComputableNode {
+    wire::from_json(&format!(
+        r#"{{"type":"ranges","ranges":{{"input":{{"type":"threshold","threshold":{{"input":{numeric},"threshold":{{"type":"literal","literal":9.999}},"operator":"GREATER_THAN"}}}}}}}}"#
+    ))
+    .unwrap()
+}
+
 fn families(c: &mut Criterion) {
     let source = Source;
     let ctx: Context = wire::from_json("{}").unwrap();
@@ -148,6 +156,7 @@ fn appends(c: &mut Criterion) {
     for (name, node) in [
         ("derivative", series(&derivative(&ch("a")))),
         ("rolling_mean_1s", series(&rolling_mean(&ch("a")))),
+        ("threshold_ranges", sparse_ranges(&ch("a"))),
     ] {
         let p = plan(&node, &ctx, &source).unwrap();
         for (wname, window) in [("10s", 10_000 * MS), ("1h", 3_600_000 * MS)] {

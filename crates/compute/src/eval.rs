@@ -203,6 +203,14 @@ impl Plan {
         LiveComputation::new(self.clone(), window, mode)
     }
 
+    /// The range expression and `maxRanges` of a `SummarizeRanges` plan.
+    pub(crate) fn range_output(&self) -> Option<(&crate::ir::Ranges, usize)> {
+        match &self.output {
+            Output::Ranges { ranges, max } => Some((ranges, *max)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_series(&self) -> bool {
         matches!(self.output, Output::Series(_))
     }
@@ -289,6 +297,19 @@ impl Plan {
             _ => from,
         };
         let bodies = self.bodies(source, read_from, end, window_start, shape);
+        self.wrap_append(bodies)
+    }
+
+    /// A range append from ranges already evaluated over `[from, end]`.
+    pub(crate) fn ranges_append(&self, rs: &Grouped<Vec<Range>>) -> ComputeNodeAppendResponse {
+        self.wrap_append(
+            rs.iter()
+                .map(|(g, r)| (g.clone(), Body::Ranges(r.iter().map(wire_range).collect())))
+                .collect(),
+        )
+    }
+
+    fn wrap_append(&self, bodies: Grouped<Body>) -> ComputeNodeAppendResponse {
         if self.grouped {
             ComputeNodeAppendResponse::Grouped(GroupedComputeNodeAppendResponses {
                 responses: bodies

@@ -16,7 +16,27 @@ pub(crate) struct ChannelInput {
     pub(crate) tags: BTreeMap<String, String>,
     /// One output group per distinct tuple of these tags' values; empty: all series merged.
     pub(crate) group_by: Vec<String>,
+    /// Series must pass every test (`tagFilters`, `filterByTag` pushed down to the leaf).
+    pub(crate) tag_tests: Vec<TagTest>,
     pub(crate) unit: Option<String>,
+}
+
+/// A test on one tag of a series: its value is (or, negated, is not) one of `values`.
+/// A series without the key fails an `in` test and passes a `not in` test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TagTest {
+    pub(crate) key: String,
+    pub(crate) values: Vec<String>,
+    pub(crate) negate: bool,
+}
+
+impl TagTest {
+    pub(crate) fn passes(&self, tags: &BTreeMap<String, String>) -> bool {
+        let hit = tags
+            .get(&self.key)
+            .is_some_and(|v| self.values.iter().any(|x| x == v));
+        hit != self.negate
+    }
 }
 
 /// Pointwise functions of one value.
@@ -175,6 +195,12 @@ pub(crate) enum Num {
     CumulativeSum {
         input: Box<Num>,
         start: i64,
+    },
+    /// Keeps only these keys in each group's tags; groups stay distinct even when their
+    /// kept tags coincide (upstream: cardinality is preserved).
+    SelectTags {
+        input: Box<Num>,
+        keys: Vec<String>,
     },
     Integral {
         input: Box<Num>,

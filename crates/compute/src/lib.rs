@@ -21,6 +21,7 @@ mod error;
 mod eval;
 mod ir;
 mod live;
+mod live_ranges;
 mod lower;
 mod plan;
 mod source;

@@ -20,8 +20,10 @@ use wire::persistent_compute::AppendResult;
 use wire::scout_compute::ComputeNodeResponse;
 use wire::time::nanos_to_timestamp;
 
+use crate::engine::Engine;
 use crate::error::ComputeError;
 use crate::eval::Shape;
+use crate::live_ranges::HeldRanges;
 use crate::plan::Plan;
 use crate::source::DataSource;
 
@@ -59,12 +61,26 @@ pub struct LiveComputation {
 }
 
 /// What the client holds, as far as appends are concerned.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Sent {
     /// Appends must keep the type of the last full result.
     shape: Shape,
     /// `end` of the last update sent; the next must be later.
     last_end: i64,
+    /// Range lists: the ranges the client holds, so the list-vs-summary decision needs no
+    /// re-read of the window (`live_ranges`).
+    ranges: Option<HeldRanges>,
+}
+
+impl Sent {
+    /// Shape and end only (the held ranges are updated in place).
+    fn clone_shallow(&self) -> Sent {
+        Sent {
+            shape: self.shape,
+            last_end: self.last_end,
+            ranges: None,
+        }
+    }
 }
 
 /// Hysteresis: leave bucketed mode only below `LOWER_NUM / LOWER_DEN` of `buckets`.
@@ -100,9 +116,16 @@ impl LiveComputation {
     fn full_at(&mut self, source: &dyn DataSource, end: i64, shape: Shape) -> ComputeNodeResponse {
         let start = end.saturating_sub(self.window);
         let result = self.plan.full_with(source, start, end, shape);
+        let ranges = match (shape, self.plan.range_output()) {
+            (Shape::Ranges, Some((expr, _))) => Some(HeldRanges::from_full(
+                &Engine::new(source).ranges(expr, start, end),
+            )),
+            _ => None,
+        };
         self.sent = Some(Sent {
             shape,
             last_end: end,
+            ranges,
         });
         result
     }
@@ -117,13 +140,20 @@ impl LiveComputation {
         earliest_change: i64,
         now: i64,
     ) -> Result<LiveUpdate, ComputeError> {
-        let Some(sent) = self.sent else {
+        let Some(sent) = self.sent.as_ref() else {
             return self.full(source, now).map(LiveUpdate::Full);
         };
+        let sent = sent.clone_shallow();
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
+        if sent.shape == Shape::Ranges {
+            if let Some(update) = self.update_ranges(source, earliest_change, end, sent.last_end) {
+                return Ok(update);
+            }
+        }
         let shape = self.choose_shape(source, end, Some(sent.shape));
-        if shape != sent.shape {
+        // A summary has no append form: while one is shown, every update is a full result.
+        if shape != sent.shape || shape == Shape::RangesSummary {
             return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
         }
         // Series only: invisible writes (all beyond `end`) and no stored point newly in
@@ -143,6 +173,7 @@ impl LiveComputation {
         self.sent = Some(Sent {
             shape,
             last_end: end,
+            ranges: None,
         });
         Ok(LiveUpdate::Append(AppendResult {
             start: ts(from),
@@ -151,9 +182,43 @@ impl LiveComputation {
         }))
     }
 
+    /// A range-list update bounded by `[from, end]`: the new ranges are merged into what
+    /// the client holds; only a switch to the summary evaluates the whole window.
+    fn update_ranges(
+        &mut self,
+        source: &dyn DataSource,
+        earliest_change: i64,
+        end: i64,
+        last_end: i64,
+    ) -> Option<LiveUpdate> {
+        let (expr, max) = self.plan.range_output()?;
+        let start = end.saturating_sub(self.window);
+        let from = earliest_change
+            .saturating_sub(self.plan.look_back())
+            .min(last_end)
+            .max(start);
+        let new = Engine::new(source).ranges(expr, from, end);
+        let sent = self.sent.as_mut()?;
+        let held = sent.ranges.as_mut()?;
+        held.apply(&new, from, end, self.window);
+        if held.max_len() > max {
+            return Some(LiveUpdate::Full(self.full_at(
+                source,
+                end,
+                Shape::RangesSummary,
+            )));
+        }
+        sent.last_end = end;
+        Some(LiveUpdate::Append(AppendResult {
+            start: ts(from),
+            end: ts(end),
+            result: self.plan.ranges_append(&new),
+        }))
+    }
+
     /// `now`, or 1 ns past the previous end if the clock has not moved (rule 1).
     fn next_end(&self, now: i64) -> i64 {
-        match self.sent {
+        match &self.sent {
             Some(s) => now.max(s.last_end.saturating_add(1)),
             None => now,
         }

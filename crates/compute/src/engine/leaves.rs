@@ -48,6 +48,7 @@ impl<'a> Leaves<'a> {
             | Num::Rolling { input: x, .. }
             | Num::ThresholdFilter { input: x, .. }
             | Num::DropNan(x)
+            | Num::SelectTags { input: x, .. }
             | Num::CumulativeSum { input: x, .. }
             | Num::Integral { input: x, .. } => self.num(x, s),
             Num::Combine { inputs, .. } => inputs.iter().for_each(|x| self.num(x, s)),
@@ -105,6 +106,7 @@ pub(crate) fn look_back_num(e: &Num) -> i64 {
         | Num::Rolling { input: x, .. }
         | Num::ThresholdFilter { input: x, .. }
         | Num::DropNan(x)
+        | Num::SelectTags { input: x, .. }
         | Num::CumulativeSum { input: x, .. }
         | Num::Integral { input: x, .. } => look_back_num(x),
         Num::Combine { inputs, .. } => inputs.iter().map(look_back_num).max().unwrap_or(0),

@@ -56,6 +56,9 @@ impl<'a> Engine<'a> {
             groups.insert(Tags::new(), Vec::new());
         }
         for m in metas {
+            if !input.tag_tests.iter().all(|t| t.passes(&m.tags)) {
+                continue;
+            }
             let key: Tags = input
                 .group_by
                 .iter()

@@ -32,6 +32,15 @@ impl Engine<'_> {
                 threshold,
             } => filter(self.num(input, a, b), |v| compare(*op, v, *threshold)),
             Num::DropNan(x) => filter(self.num(x, a, b), |v| !v.is_nan()),
+            Num::SelectTags { input, keys } => {
+                let mut out = self.num(input, a, b);
+                for (g, _) in &mut out {
+                    g.retain(|k, _| keys.contains(k));
+                }
+                // Stable: groups whose kept tags coincide keep their input order.
+                out.sort_by(|x, y| x.0.cmp(&y.0));
+                out
+            }
             Num::RangeFilter { input, ranges } => {
                 let data = self.num(input, a, b);
                 let ranges = self.ranges(ranges, a, b);

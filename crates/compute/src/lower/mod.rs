@@ -7,6 +7,7 @@ mod consts;
 mod numeric;
 mod other;
 mod summaries;
+mod tags;
 
 use std::collections::BTreeMap;
 
@@ -275,9 +276,10 @@ impl<'a> Lowerer<'a> {
                 None => ok = false,
             }
         }
-        if let Some(f) = &d.tag_filters {
-            self.unsupported(&format!("{path}.tagFilters"), f.variant_name());
-        }
+        let tag_tests = match &d.tag_filters {
+            Some(f) => self.tag_filters(f, ctx, &format!("{path}.tagFilters")),
+            None => Some(Vec::new()),
+        };
         let mut group_by: Vec<String> = d.tags_to_group_by.clone();
         for (i, t) in d.group_by_tags.iter().enumerate() {
             match self.string(t, ctx, &format!("{path}.groupByTags.{i}")) {
@@ -285,11 +287,12 @@ impl<'a> Lowerer<'a> {
                 None => ok = false,
             }
         }
-        let (dataset, channel) = (dataset?, channel?);
+        let (dataset, channel, tag_tests) = (dataset?, channel?, tag_tests?);
         if !ok {
             return None;
         }
         let mut input = self.resolve(dataset, channel, tags, expected, &path)?;
+        input.tag_tests = tag_tests;
         self.set_group_by(&mut input, group_by);
         Some(input)
     }
@@ -408,6 +411,7 @@ impl<'a> Lowerer<'a> {
             channel,
             tags,
             group_by: Vec::new(),
+            tag_tests: Vec::new(),
             unit: meta.and_then(|m| m.unit),
         })
     }

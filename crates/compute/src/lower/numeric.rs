@@ -54,6 +54,23 @@ impl Lowerer<'_> {
                 (AnySeries::Numeric(n), u) => Some((n, u)),
                 _ => None,
             },
+            N::FilterByTag(x) => {
+                let tests = self.tag_predicate(&x.predicate, ctx, &format!("{p}.predicate"));
+                let (mut e, u) = sub(self, &x.input, "input")?;
+                crate::lower::tags::restrict_num(&mut e, &tests?);
+                Some((e, u))
+            }
+            N::SelectTags(x) => {
+                let keys = self.strings(&x.tag_keys, ctx, &format!("{p}.tagKeys"));
+                let (e, u) = sub(self, &x.input, "input")?;
+                Some((
+                    Num::SelectTags {
+                        input: Box::new(e),
+                        keys: keys?,
+                    },
+                    u,
+                ))
+            }
             N::Abs(x) => unary(self, &x.x, Unary::Abs, true),
             N::Negate(x) => unary(self, &x.x, Unary::Negate, true),
             N::Sqrt(x) => unary(self, &x.x, Unary::Sqrt, false),

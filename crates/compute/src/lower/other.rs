@@ -67,6 +67,12 @@ impl Lowerer<'_> {
                 &p,
                 Some(ChannelKind::Enum),
             )?)),
+            E::FilterByTag(x) => {
+                let tests = self.tag_predicate(&x.predicate, ctx, &format!("{p}.predicate"));
+                let mut e = self.enum_series(&x.input, ctx, &format!("{p}.input"))?;
+                crate::lower::tags::restrict_enum(&mut e, &tests?);
+                Some(e)
+            }
             E::SelectEnum(sel) => Some(EnumS::Channel(self.select(
                 sel,
                 ctx,
@@ -171,6 +177,12 @@ impl Lowerer<'_> {
                 AnySeries::Log(l) => Some(l),
                 _ => None,
             },
+            LogSeries::FilterByTag(x) => {
+                let tests = self.tag_predicate(&x.predicate, ctx, &format!("{p}.predicate"));
+                let mut e = self.log(&x.input, ctx, &format!("{p}.input"))?;
+                crate::lower::tags::restrict_log(&mut e, &tests?);
+                Some(e)
+            }
             LogSeries::Filter(x) => {
                 let filter = self.log_filter(&x.operator, &format!("{p}.operator"));
                 let input = self.log(&x.input, ctx, &format!("{p}.input"))?;
