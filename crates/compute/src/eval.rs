@@ -36,6 +36,10 @@ pub(crate) enum Shape {
     RangesSummary,
     /// One value.
     Value,
+    /// Points selected by LTTB (no append form: a selection can change anywhere).
+    Lttb {
+        max: usize,
+    },
 }
 
 /// A result before it is wrapped as a full response or an append.
@@ -236,6 +240,9 @@ impl Plan {
     ) -> Shape {
         match &self.output {
             Output::Series(_) if self.is_log() => Shape::Raw,
+            Output::Series(_) if self.lttb.is_some() => Shape::Lttb {
+                max: self.lttb.unwrap_or(crate::lttb::MAX_POINTS),
+            },
             Output::Series(_) => {
                 let n = count.unwrap_or_else(|| self.raw_point_count(source, start, end));
                 if n > self.buckets {
@@ -428,6 +435,9 @@ fn series_body(c: SeriesCols, shape: Shape) -> Body {
     match (c, shape) {
         (SeriesCols::Num(c), Shape::Bucketed { width }) => {
             Body::BucketedNumeric(summarize::bucketed_numeric(&c, width))
+        }
+        (SeriesCols::Num(c), Shape::Lttb { max }) => {
+            Body::Numeric(summarize::numeric_plot(crate::lttb::lttb(c, max)))
         }
         (SeriesCols::Num(c), _) => Body::Numeric(summarize::numeric_plot(c)),
         (SeriesCols::Enum(c), Shape::Bucketed { width }) => {

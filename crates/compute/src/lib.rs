@@ -23,6 +23,7 @@ mod ir;
 mod live;
 mod live_ranges;
 mod lower;
+mod lttb;
 mod plan;
 mod source;
 mod summarize;

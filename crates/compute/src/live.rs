@@ -165,6 +165,10 @@ impl LiveComputation {
         if self.plan.is_series() && earliest_change > end && newly_visible == 0 {
             return Ok(LiveUpdate::Unchanged);
         }
+        // A selection has no append form either: any change is a fresh full result.
+        if matches!(shape, Shape::Lttb { .. }) {
+            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
+        }
         let from = earliest_change
             .saturating_sub(self.plan.look_back())
             .min(sent.last_end)
@@ -226,7 +230,7 @@ impl LiveComputation {
 
     fn choose_shape(&self, source: &dyn DataSource, end: i64, current: Option<Shape>) -> Shape {
         let start = end.saturating_sub(self.window);
-        if !self.plan.is_series() {
+        if !self.plan.is_series() || self.plan.lttb.is_some() {
             return self.plan.shape_for(source, start, end, self.window, None);
         }
         let bucketed = Shape::Bucketed {

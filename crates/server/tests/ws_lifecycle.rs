@@ -45,8 +45,7 @@ async fn shutdown_notifies_drains_refuses_new_sockets_then_closes_with_1001() ->
     server
         .write_doubles(&rid, "x", &[(BASE + SEC, 2.0)])
         .await?;
-    sub.next_append(&mut ws).await?;
-    sub.assert_matches_compute(&server, &node, "update during the drain")
+    sub.settle(&mut ws, &server, &node, "update during the drain")
         .await?;
     // New sockets are refused with 503 and a Conjure error body.
     match server.try_connect().await? {
@@ -92,6 +91,14 @@ async fn slow_reader_converges_to_the_right_window_and_the_server_stays_healthy(
     let mut ws = server.connect().await?;
     let mut sub = Tracked::new(window);
     sub.start(&mut ws, appends(node.clone(), window)).await?;
+    // Another client, reading normally, on another channel.
+    let other_node = numeric_node(&rid, "y");
+    server.write_doubles(&rid, "y", &[(BASE, 0.0)]).await?;
+    let mut other_ws = server.connect().await?;
+    let mut other = Tracked::new(window);
+    other
+        .start(&mut other_ws, appends(other_node.clone(), window))
+        .await?;
 
     // Stop reading. 40 writes of 1000 points (1 kHz), each with a point 3 s late.
     let writes = 40;
@@ -102,6 +109,18 @@ async fn slow_reader_converges_to_the_right_window_and_the_server_stays_healthy(
         points.push((now - 3 * SEC + 500_000, -(w as f64)));
         server.write_doubles(&rid, "x", &points).await?;
         written.extend(points.iter().map(|p| p.0));
+        // The stalled reader holds up nobody else.
+        if w % 10 == 9 {
+            server.write_doubles(&rid, "y", &[(now, w as f64)]).await?;
+            other
+                .settle(
+                    &mut other_ws,
+                    &server,
+                    &other_node,
+                    "reader beside a stalled one",
+                )
+                .await?;
+        }
     }
     let final_now = server.now();
 

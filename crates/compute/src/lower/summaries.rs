@@ -17,6 +17,7 @@ impl Lowerer<'_> {
             buckets: DEFAULT_BUCKETS,
             resolution: None,
             grouped: l.grouped,
+            lttb: None,
         };
         match node {
             ComputableNode::Series(s) => self.summarize(s, ctx, "node.series"),
@@ -99,6 +100,7 @@ impl Lowerer<'_> {
     fn summarize(&mut self, s: &SummarizeSeries, ctx: &Context, path: &str) -> Option<Plan> {
         let mut buckets = DEFAULT_BUCKETS;
         let mut resolution = None;
+        let mut lttb = None;
         if let Some(b) = s.buckets {
             match u64::try_from(b) {
                 Ok(b) if b > 0 => buckets = b,
@@ -136,6 +138,16 @@ impl Lowerer<'_> {
                     other.variant_name(),
                 ),
             },
+            Some(SummarizationStrategy::LargestTriangleThreeBuckets(l)) => {
+                match usize::try_from(l.max_points_per_group) {
+                    Ok(n) if (1..=crate::lttb::MAX_POINTS).contains(&n) => lttb = Some(n),
+                    _ => self.invalid(
+                        &format!("{path}.summarizationStrategy.largestTriangleThreeBuckets"),
+                        "maxPointsPerGroup",
+                        InvalidReason::OutOfRange,
+                    ),
+                }
+            }
             Some(other) => self.unsupported(
                 &format!("{path}.summarizationStrategy"),
                 other.variant_name(),
@@ -151,12 +163,20 @@ impl Lowerer<'_> {
             self.unsupported(path, "numericAggregations");
         }
         let (series, unit) = self.series(&s.input, ctx, &format!("{path}.input"))?;
+        if lttb.is_some() && !matches!(series, crate::ir::AnySeries::Numeric(_)) {
+            // Upstream selects numeric points only.
+            self.unsupported(
+                &format!("{path}.summarizationStrategy"),
+                "largestTriangleThreeBuckets over a non-numeric series",
+            );
+        }
         Some(Plan {
             output: Output::Series(series),
             unit,
             buckets,
             resolution,
             grouped: self.grouped,
+            lttb,
         })
     }
 }

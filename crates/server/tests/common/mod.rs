@@ -974,4 +974,63 @@ impl Tracked {
             what,
         )
     }
+
+    /// Reads appends until the merged window equals HTTP compute (see
+    /// [`Tracked::assert_matches_compute`]); returns `(start, end)` of the append that got
+    /// there. Up to [`SPURIOUS`] appends before it may leave the window unequal; every
+    /// append passes the merge model's rule checks and `check`.
+    pub async fn settle_with(
+        &mut self,
+        ws: &mut WsClient,
+        server: &TestServer,
+        node: &Value,
+        what: &str,
+        mut check: impl FnMut(&sightline_wire::persistent_compute::AppendResult) -> Result<()>,
+    ) -> Result<(i64, i64)> {
+        let mut mismatch: Option<anyhow::Error> = None;
+        for _ in 0..=SPURIOUS {
+            let update = match self.next(ws).await {
+                Ok(u) => u,
+                Err(e) => {
+                    return Err(match mismatch {
+                        Some(m) => m.context(format!("{what}: no further update ({e})")),
+                        None => e.context(what.to_string()),
+                    })
+                }
+            };
+            let SubscriptionUpdate::Append(append) = &update else {
+                bail!("{what}: expected an append, got {update:?}")
+            };
+            check(append)?;
+            match self.assert_matches_compute(server, node, what).await {
+                Ok(()) => {
+                    return Ok((
+                        sightline_wire::time::timestamp_to_nanos(&append.start)?,
+                        sightline_wire::time::timestamp_to_nanos(&append.end)?,
+                    ))
+                }
+                Err(e) => mismatch = Some(e),
+            }
+        }
+        Err(mismatch.unwrap_or_else(|| anyhow!("{what}: no append")))
+    }
+
+    /// [`Tracked::settle_with`] without an extra check.
+    pub async fn settle(
+        &mut self,
+        ws: &mut WsClient,
+        server: &TestServer,
+        node: &Value,
+        what: &str,
+    ) -> Result<(i64, i64)> {
+        self.settle_with(ws, server, node, what, |_| Ok(())).await
+    }
 }
+
+/// Appends a test tolerates before the one that reflects its write. The store's change
+/// feed reaches subscriptions asynchronously, so a write made just before subscribing may
+/// still wake the new subscription (an append that changes nothing), and the server's idle
+/// tick sends an update of its own when stored future points enter the window. Neither can
+/// repair a late point an append failed to cover: the tick's appends start at the previous
+/// end.
+pub const SPURIOUS: usize = 2;
