@@ -12,10 +12,12 @@ use sightline_wire::ParseError;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum IngestError {
     /// A timestamp is malformed or outside 1900..2262.
-    #[error("channel `{channel}` point {index}: {source}")]
+    #[error("channel `{channel}` point {index} ({seconds}s {nanos}ns): {source}")]
     InvalidTimestamp {
         channel: String,
         index: usize,
+        seconds: i64,
+        nanos: i64,
         #[source]
         source: TimeError,
     },
@@ -80,11 +82,12 @@ impl ApiError {
             )
             .with_param("limit", limit.to_string()),
             ApiError::Ingest(e) => match e {
-                IngestError::InvalidTimestamp { .. } => WireError::new(
+                IngestError::InvalidTimestamp { seconds, nanos, .. } => WireError::new(
                     InvalidArgument,
                     "NominalChannelWriter:InvalidTimestamp",
                     message,
-                ),
+                )
+                .with_param("timestamp", format!("{{seconds={seconds}, nanos={nanos}}}")),
                 IngestError::MismatchedLengths {
                     timestamps, values, ..
                 } => mismatched_lengths(message, *timestamps, *values),

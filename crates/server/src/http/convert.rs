@@ -139,6 +139,8 @@ pub(crate) fn timestamps_of<'a>(
         let nanos = timestamp_to_nanos(t).map_err(|source| IngestError::InvalidTimestamp {
             channel: channel.to_string(),
             index,
+            seconds: t.seconds.0,
+            nanos: t.nanos.0,
             source,
         })?;
         out.push(nanos);
