@@ -3,10 +3,10 @@
 //! and every acknowledged point must come back exactly once with its value, with no
 //! partial batch.
 
+mod common;
+
+use common::start;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,43 +16,6 @@ const POINTS_PER_BATCH: i64 = 50;
 const KILLS: usize = 4;
 /// Base timestamp: 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000_000_000;
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--fsync",
-            "always",
-            "--head-limit-mib",
-            "1",
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sightline");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .expect("read line");
-        if let Some(url) = line.strip_prefix("Sightline listening on ") {
-            break url.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, url }
-}
 
 /// Timestamp of point `i` of batch `k` of writer `w`: batches never overlap.
 fn timestamp(k: i64, i: i64) -> i64 {
@@ -104,7 +67,7 @@ fn acknowledged_writes_survive_kill_9() {
         .expect("client");
 
     for round in 0..KILLS {
-        let mut server = start(dir.path());
+        let mut server = start(dir.path(), &["--fsync", "always", "--head-limit-mib", "1"]);
         let run_for = Duration::from_millis(200 + next_random(&mut rng) % 600);
         let deadline = Instant::now() + run_for;
         let mut writers = Vec::new();
@@ -153,7 +116,7 @@ fn acknowledged_writes_survive_kill_9() {
         eprintln!("round {round}: killed after {run_for:?}, {acked} batches acknowledged so far");
     }
 
-    let server = start(dir.path());
+    let server = start(dir.path(), &[]);
     let acknowledged = acknowledged.lock().expect("lock").clone();
     assert!(
         acknowledged.values().map(BTreeSet::len).sum::<usize>() > 0,
@@ -191,9 +154,7 @@ fn acknowledged_writes_survive_kill_9() {
             );
         }
     }
-    let mut server = server;
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    drop(server);
 }
 
 fn read_channel(client: &reqwest::blocking::Client, url: &str, w: usize) -> Vec<(i64, f64)> {
