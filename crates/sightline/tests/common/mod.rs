@@ -1,5 +1,5 @@
 //! Starting the real `sightline` binary for tests.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
