@@ -1,6 +1,9 @@
 //! Parsing the hot request bodies: a 10,000-point columnar write (100 channels × 100
 //! points) and a row write of the same size, points/s through `from_json_slice`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sightline_wire::storage_writer::{WriteBatchesRequestExternal, WriteColumnBatchesRequest};
 use std::fmt::Write as _;
