@@ -27,8 +27,10 @@ use crate::summarize::{self, bucket_of, bucket_start, bucket_width};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
     Raw,
+    /// Buckets `origin + k·width <= t < origin + (k+1)·width`, stamped with their end.
     Bucketed {
         width: i64,
+        origin: i64,
     },
     /// A list of ranges.
     Ranges,
@@ -198,7 +200,17 @@ impl Plan {
         if start > end {
             return Err(ComputeError::InvalidRange { start, end });
         }
-        let shape = self.shape_for(source, start, end, end.saturating_sub(start), None);
+        // A fixed range gets buckets laid from `start`, so they hold exactly the points of
+        // `[start, end]` (PROTOCOL §6); only a point exactly at `end` can open one bucket
+        // past `buckets`. Live windows keep epoch-aligned buckets instead, so a bucket resent
+        // in an append is the same bucket.
+        let shape = match self.shape_for(source, start, end, end.saturating_sub(start), None) {
+            Shape::Bucketed { width, .. } => Shape::Bucketed {
+                width,
+                origin: start,
+            },
+            other => other,
+        };
         Ok(self.full_with(source, start, end, shape))
     }
 
@@ -248,6 +260,7 @@ impl Plan {
                 if n > self.buckets {
                     Shape::Bucketed {
                         width: self.width(span),
+                        origin: 0,
                     }
                 } else {
                     Shape::Raw
@@ -281,7 +294,9 @@ impl Plan {
         shape: Shape,
     ) -> ComputeNodeResponse {
         let read_from = match shape {
-            Shape::Bucketed { width } => bucket_start(bucket_of(start, width), width),
+            Shape::Bucketed { width, origin } => {
+                origin + bucket_start(bucket_of(start - origin, width), width)
+            }
             _ => start,
         };
         self.wrap_full(self.bodies(source, read_from, end, start, shape))
@@ -298,8 +313,8 @@ impl Plan {
         shape: Shape,
     ) -> ComputeNodeAppendResponse {
         let read_from = match shape {
-            Shape::Bucketed { width } => {
-                bucket_start(bucket_of(from.saturating_sub(1), width), width)
+            Shape::Bucketed { width, origin } => {
+                origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width)
             }
             _ => from,
         };
@@ -433,15 +448,15 @@ fn series_cols(engine: &Engine<'_>, s: &AnySeries, a: i64, b: i64) -> Grouped<Se
 
 fn series_body(c: SeriesCols, shape: Shape) -> Body {
     match (c, shape) {
-        (SeriesCols::Num(c), Shape::Bucketed { width }) => {
-            Body::BucketedNumeric(summarize::bucketed_numeric(&c, width))
+        (SeriesCols::Num(c), Shape::Bucketed { width, origin }) => {
+            Body::BucketedNumeric(summarize::bucketed_numeric(&c, width, origin))
         }
         (SeriesCols::Num(c), Shape::Lttb { max }) => {
             Body::Numeric(summarize::numeric_plot(crate::lttb::lttb(c, max)))
         }
         (SeriesCols::Num(c), _) => Body::Numeric(summarize::numeric_plot(c)),
-        (SeriesCols::Enum(c), Shape::Bucketed { width }) => {
-            Body::BucketedEnum(summarize::bucketed_enum(&c, width))
+        (SeriesCols::Enum(c), Shape::Bucketed { width, origin }) => {
+            Body::BucketedEnum(summarize::bucketed_enum(&c, width, origin))
         }
         (SeriesCols::Enum(c), _) => Body::Enum(summarize::enum_plot(&c)),
         (SeriesCols::Log(c), _) => Body::Log(summarize::log_plot(&c)),

@@ -235,6 +235,7 @@ impl LiveComputation {
         }
         let bucketed = Shape::Bucketed {
             width: self.plan.width(self.window),
+            origin: 0,
         };
         if self.plan.is_log() {
             return Shape::Raw;

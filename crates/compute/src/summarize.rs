@@ -51,16 +51,22 @@ pub(crate) fn bucket_width(span: i64, buckets: u64, resolution: Option<i64>) -> 
 }
 
 /// Lengths of the runs of equal bucket index in sorted `ts`.
-fn runs(ts: &[i64], width: i64) -> impl Iterator<Item = (i64, std::ops::Range<usize>)> + '_ {
+/// Buckets are `origin + k·width <= t < origin + (k+1)·width`; each run yields the bucket's
+/// exclusive end (its wire stamp) and the index range of its points.
+fn runs(
+    ts: &[i64],
+    width: i64,
+    origin: i64,
+) -> impl Iterator<Item = (i64, std::ops::Range<usize>)> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
         let first = *ts.get(i)?;
-        let k = bucket_of(first, width);
-        let limit = bucket_end(k, width);
+        let k = bucket_of(first.saturating_sub(origin), width);
+        let limit = origin.saturating_add(bucket_end(k, width));
         let len = ts[i..].partition_point(|&t| t < limit);
         let range = i..i + len.max(1);
         i = range.end;
-        Some((k, range))
+        Some((limit, range))
     })
 }
 
@@ -74,12 +80,16 @@ pub(crate) fn numeric_plot(cols: Columns<f64>) -> NumericPlot {
 }
 
 /// Numeric buckets: min, max, mean, count, population variance, first and last point.
-pub(crate) fn bucketed_numeric(cols: &Columns<f64>, width: i64) -> BucketedNumericPlot {
+pub(crate) fn bucketed_numeric(
+    cols: &Columns<f64>,
+    width: i64,
+    origin: i64,
+) -> BucketedNumericPlot {
     let mut timestamps = Vec::new();
     let mut buckets = Vec::new();
-    for (k, range) in runs(&cols.ts, width) {
+    for (stamp, range) in runs(&cols.ts, width, origin) {
         let (ts, vs) = (&cols.ts[range.clone()], &cols.values[range]);
-        timestamps.push(nanos_to_timestamp(bucket_end(k, width)));
+        timestamps.push(nanos_to_timestamp(stamp));
         buckets.push(numeric_bucket(ts, vs));
     }
     BucketedNumericPlot {
@@ -151,11 +161,11 @@ pub(crate) fn enum_plot(cols: &Columns<Arc<str>>) -> EnumPlot {
 }
 
 /// Enum buckets: value histogram, first and last point.
-pub(crate) fn bucketed_enum(cols: &Columns<Arc<str>>, width: i64) -> BucketedEnumPlot {
+pub(crate) fn bucketed_enum(cols: &Columns<Arc<str>>, width: i64, origin: i64) -> BucketedEnumPlot {
     let (categories, codes) = categorize(&cols.values);
     let mut timestamps = Vec::new();
     let mut buckets = Vec::new();
-    for (k, range) in runs(&cols.ts, width) {
+    for (stamp, range) in runs(&cols.ts, width, origin) {
         let mut histogram: BTreeMap<i32, SafeLong> = BTreeMap::new();
         for &c in &codes[range.clone()] {
             histogram.entry(c).or_insert(SafeLong(0)).0 += 1;
@@ -164,7 +174,7 @@ pub(crate) fn bucketed_enum(cols: &Columns<Arc<str>>, width: i64) -> BucketedEnu
             timestamp: nanos_to_timestamp(cols.ts[i]),
             value: codes[i],
         };
-        timestamps.push(nanos_to_timestamp(bucket_end(k, width)));
+        timestamps.push(nanos_to_timestamp(stamp));
         buckets.push(EnumBucket {
             histogram,
             first_point: point(range.start),
@@ -240,7 +250,7 @@ mod tests {
             values: vec![1.0, 2.0, 3.0],
             series: vec![1, 1, 1],
         };
-        let plot = bucketed_numeric(&cols, 1_000_000_000);
+        let plot = bucketed_numeric(&cols, 1_000_000_000, 0);
         let expected = r#"{"timestamps":[{"seconds":1764345601,"nanos":0}],"buckets":[{"min":1.0,"max":3.0,"mean":2.0,"count":3,"variance":0.6666666666666666,"firstPoint":{"timestamp":{"seconds":1764345600,"nanos":0},"value":1.0},"lastPoint":{"timestamp":{"seconds":1764345600,"nanos":2},"value":3.0}}]}"#;
         let expected: serde_json::Value = serde_json::from_str(expected).unwrap_or_default();
         assert_eq!(serde_json::to_value(&plot).ok(), Some(expected));
@@ -253,7 +263,7 @@ mod tests {
             values: vec![4.0],
             series: vec![1],
         };
-        let plot = bucketed_numeric(&cols, 10);
+        let plot = bucketed_numeric(&cols, 10, 0);
         assert_eq!(plot.buckets[0].variance, Some(0.0));
         assert!(plot.buckets[0].last_point.is_none());
     }
@@ -266,7 +276,7 @@ mod tests {
             values: vec![a.clone(), b.clone(), a.clone(), b],
             series: vec![1; 4],
         };
-        let plot = bucketed_enum(&cols, 10);
+        let plot = bucketed_enum(&cols, 10, 0);
         assert_eq!(plot.categories, vec!["closed", "open"]);
         assert_eq!(plot.buckets.len(), 2);
         assert_eq!(plot.buckets[0].histogram.get(&1), Some(&SafeLong(2)));

@@ -1,4 +1,5 @@
-//! Decimated buckets equal buckets computed naively from the raw points.
+//! Decimated buckets of HTTP compute equal buckets computed naively from the raw points of
+//! `[start, end]`, laid from `start`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -36,6 +37,7 @@ proptest! {
         for &(s, _, _) in &points { if !order.contains(&s) { order.push(s); } }
         raw.sort_by_key(|&(t, s, _)| (t, order.iter().position(|&o| o == s)));
         let in_range = raw.iter().filter(|(t, _, _)| *t >= start && *t <= end).count();
+        // HTTP compute lays buckets from `start`.
         let width = (span + i64::from(buckets) - 1) / i64::from(buckets);
         match result {
             ComputeNodeResponse::Numeric(p) => {
@@ -44,17 +46,18 @@ proptest! {
             }
             ComputeNodeResponse::BucketedNumeric(p) => {
                 prop_assert!(in_range > buckets as usize);
-                // Every bucket that overlaps the range, whole, up to `end`.
-                let first = start.div_euclid(width);
+                // Buckets from `start`: exactly the points of `[start, end]`.
                 let mut expected = std::collections::BTreeMap::<i64, Vec<(i64, f64)>>::new();
                 for &(t, _, v) in &raw {
-                    if t <= end && t.div_euclid(width) >= first {
-                        expected.entry(t.div_euclid(width)).or_default().push((t, v));
+                    if t >= start && t <= end {
+                        expected.entry((t - start).div_euclid(width)).or_default().push((t, v));
                     }
                 }
+                // A point exactly at the inclusive `end` may open one extra bucket.
+                prop_assert!(expected.len() <= buckets as usize + 1);
                 prop_assert_eq!(p.buckets.len(), expected.len());
                 for ((stamp, b), (k, pts)) in p.timestamps.iter().zip(&p.buckets).zip(&expected) {
-                    prop_assert_eq!(ts_of(stamp), (k + 1) * width);
+                    prop_assert_eq!(ts_of(stamp), start + (k + 1) * width);
                     let n = pts.len() as f64;
                     let mean = pts.iter().map(|p| p.1).sum::<f64>() / n;
                     let var = pts.iter().map(|p| (p.1 - mean).powi(2)).sum::<f64>() / n;
@@ -95,8 +98,8 @@ proptest! {
         if let ComputeNodeResponse::BucketedEnum(p) = result {
             let mut expected = std::collections::BTreeMap::<i64, Vec<(i64, &str)>>::new();
             for (&t, &v) in &seen {
-                if t <= end && t.div_euclid(width) >= start.div_euclid(width) {
-                    expected.entry(t.div_euclid(width)).or_default().push((t, v));
+                if t >= start && t <= end {
+                    expected.entry((t - start).div_euclid(width)).or_default().push((t, v));
                 }
             }
             prop_assert_eq!(p.buckets.len(), expected.len());

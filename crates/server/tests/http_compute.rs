@@ -397,15 +397,12 @@ async fn errors_are_conjure_bodies_with_upstream_names() -> Result<()> {
     Ok(())
 }
 
-/// Buckets are whole aligned spans (docs/compute.md): a bucket means the same thing in
-/// every result and append, so the first one covers its full width even when the range
-/// starts inside it. Every point of the range is counted exactly once, and nothing earlier
-/// than the first bucket's own span is.
+/// HTTP compute lays buckets from `start`, so they hold exactly the points of the range
+/// (PROTOCOL §6), even when the range starts in the middle of an epoch-aligned bucket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buckets_are_whole_aligned_spans_covering_the_range() -> Result<()> {
+async fn buckets_hold_only_points_inside_the_requested_range() -> Result<()> {
     let server = TestServer::manual().await?;
     let rid = rid();
-    // 1 s buckets over a range that starts mid-bucket.
     let points = series(BASE - 20 * SEC, 100 * MS, 0..200);
     server.write_doubles(&rid, "x", &points).await?;
     let (start, end) = (BASE - 9500 * MS, BASE + 500 * MS);
@@ -414,17 +411,9 @@ async fn buckets_are_whole_aligned_spans_covering_the_range() -> Result<()> {
     let ComputeNodeResponse::BucketedNumeric(plot) = &result else {
         bail!("got {}", result.variant_name())
     };
-    let width = SEC;
-    let first_end = timestamp_to_nanos(&plot.timestamps[0])?;
-    ensure!(first_end % width == 0, "bucket ends align to the width");
-    let covered_from = first_end - width;
-    ensure!(
-        covered_from <= start && start < first_end,
-        "first bucket holds the start"
-    );
-    let expected = points
+    let inside = points
         .iter()
-        .filter(|(t, _)| (covered_from..=end).contains(t))
+        .filter(|(t, _)| (start..=end).contains(t))
         .count() as i64;
     let counted: i64 = plot
         .buckets
@@ -432,17 +421,31 @@ async fn buckets_are_whole_aligned_spans_covering_the_range() -> Result<()> {
         .map(|b| b.count.map_or(0, |c| c.0))
         .sum();
     ensure!(
-        counted == expected,
-        "buckets count {counted} points, their spans hold {expected}"
+        counted == inside,
+        "buckets count {counted} points, the range holds {inside}"
     );
-    for (b, stamp) in plot.buckets.iter().zip(&plot.timestamps) {
-        let bucket_end = timestamp_to_nanos(stamp)?;
+    for b in &plot.buckets {
         let first = timestamp_to_nanos(&b.first_point.as_ref().unwrap().timestamp)?;
-        let last = timestamp_to_nanos(&b.last_point.as_ref().unwrap().timestamp)?;
         ensure!(
-            bucket_end - width <= first && last < bucket_end,
-            "bucket ending {bucket_end} holds points outside its span: {first}..{last}"
+            first >= start,
+            "bucket first point {first} before the range start {start}"
         );
     }
+    // One bucket over a batch's slot counts exactly that slot.
+    let one = series_node("numeric", &rid, "x", &[], Some(1));
+    let result = server.compute(&one, start, end - 1).await?;
+    let ComputeNodeResponse::BucketedNumeric(plot) = &result else {
+        bail!("got {}", result.variant_name())
+    };
+    ensure!(
+        plot.buckets.len() == 1,
+        "{} buckets for buckets: 1",
+        plot.buckets.len()
+    );
+    ensure!(
+        plot.buckets[0].count.map(|c| c.0) == Some(inside),
+        "one bucket counts {:?}, the range holds {inside}",
+        plot.buckets[0].count
+    );
     Ok(())
 }

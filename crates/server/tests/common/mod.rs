@@ -908,6 +908,16 @@ pub struct Tracked {
     pub updates: Vec<SubscriptionUpdate>,
 }
 
+/// Bucket width of a live subscription to `node` over `window`: the node's `resolution`,
+/// else `ceil(window / buckets)` with the upstream default of 1,000 buckets.
+fn live_bucket_width(node: &Value, window: i64) -> i64 {
+    if let Some(r) = node["series"]["resolution"].as_i64() {
+        return r;
+    }
+    let buckets = node["series"]["buckets"].as_i64().unwrap_or(1000).max(1);
+    (window + buckets - 1) / buckets
+}
+
 impl Tracked {
     pub fn new(window: i64) -> Tracked {
         Tracked {
@@ -954,7 +964,9 @@ impl Tracked {
     }
 
     /// The merged window must equal HTTP compute over `[end - window, end]`, `end` being
-    /// the last append's end.
+    /// the last append's end. Live buckets are whole epoch-aligned spans while HTTP compute
+    /// lays buckets from its `start`, so a bucketed window is compared with HTTP compute
+    /// over the same grid: from the aligned start of the first bucket, at the live width.
     pub async fn assert_matches_compute(
         &self,
         server: &TestServer,
@@ -966,7 +978,16 @@ impl Tracked {
             .last_end
             .context("no append yet: the merged end is unknown")?;
         let start = end - merged.window;
-        let fresh = server.compute(node, start, end).await?;
+        let (query_start, query_node) = match merged.plot {
+            merge::Plot::BucketedNumeric(_) => {
+                let width = live_bucket_width(node, merged.window);
+                let mut aligned = node.clone();
+                aligned["series"]["resolution"] = json!(width);
+                (start.div_euclid(width) * width, aligned)
+            }
+            _ => (start, node.clone()),
+        };
+        let fresh = server.compute(&query_node, query_start, end).await?;
         let fresh = merge::Plot::from_full(&fresh).map_err(|e| anyhow!(e))?;
         assert_same(
             &merged.plot.restrict(start, end),
