@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// Renders every figure as an untyped gauge named `sightline_<name>`.
+/// Renders every figure as `sightline_<name>`: a counter when the name ends in `_total`
+/// (Prometheus naming), else a gauge.
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let mut figures: Vec<(&'static str, f64)> = vec![
         (
@@ -30,9 +31,14 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
     let mut text = String::new();
     for (name, value) in figures {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
         let _ = writeln!(
             text,
-            "# TYPE sightline_{name} gauge\nsightline_{name} {value}"
+            "# TYPE sightline_{name} {kind}\nsightline_{name} {value}"
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
