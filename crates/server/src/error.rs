@@ -133,6 +133,19 @@ impl ApiError {
     }
 }
 
+/// Runs CPU-bound or blocking work off the async runtime; a panic in it is a `TaskFailed`.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::TaskFailed {
+            detail: e.to_string(),
+        })?
+}
+
 fn mismatched_lengths(message: String, timestamps: usize, values: usize) -> WireError {
     WireError::new(
         ErrorCode::InvalidArgument,

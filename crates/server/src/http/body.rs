@@ -1,7 +1,7 @@
 //! Reading a JSON body with a size limit, so an oversized write is refused with the
 //! Conjure error body before it is buffered whole.
 
-use crate::error::ApiError;
+use crate::error::{blocking, ApiError};
 use axum::body::Body;
 use serde::de::DeserializeOwned;
 
@@ -26,9 +26,5 @@ pub(crate) async fn read_json<T: DeserializeOwned + Send + 'static>(
     if inline {
         return parse();
     }
-    tokio::task::spawn_blocking(parse)
-        .await
-        .map_err(|e| ApiError::TaskFailed {
-            detail: e.to_string(),
-        })?
+    blocking(parse).await
 }

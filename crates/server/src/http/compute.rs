@@ -2,9 +2,9 @@
 
 use super::read_json;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{blocking, ApiError};
 use crate::source::StoreSource;
-use crate::ws::errors::{compute_error, diagnostics_error};
+use crate::ws::errors::{compute_error, diagnostics_error, invalid_argument};
 use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
@@ -22,7 +22,7 @@ pub(crate) async fn compute(
     let req: ComputeNodeRequest =
         read_json(body, app.config.max_body_bytes, "ComputeNodeRequest").await?;
     let store = app.store.clone();
-    let response = tokio::task::spawn_blocking(move || {
+    let response = blocking(move || {
         let source = StoreSource(store.as_ref());
         let range = time_range(&req)?;
         let plan = sightline_compute::plan(&req.node, &req.context, &source)
@@ -30,10 +30,7 @@ pub(crate) async fn compute(
         plan.compute(&source, range.0, range.1)
             .map_err(|e| ApiError::Compute(compute_error(&e)))
     })
-    .await
-    .map_err(|e| ApiError::TaskFailed {
-        detail: e.to_string(),
-    })??;
+    .await?;
     Ok(Json(response))
 }
 
@@ -45,29 +42,19 @@ pub(crate) async fn compute_units(
     let req: ComputeUnitsRequest =
         read_json(body, app.config.max_body_bytes, "ComputeUnitsRequest").await?;
     let store = app.store.clone();
-    let units = tokio::task::spawn_blocking(move || {
+    let units = blocking(move || {
         let source = StoreSource(store.as_ref());
         sightline_compute::plan(&req.node, &req.context, &source)
             .map(|plan| plan.unit_result())
             .map_err(|d| ApiError::Compute(diagnostics_error(&d)))
     })
-    .await
-    .map_err(|e| ApiError::TaskFailed {
-        detail: e.to_string(),
-    })??;
+    .await?;
     Ok(Json(units))
 }
 
 fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
     let bad = |e: sightline_wire::time::TimeError, field: &str| {
-        ApiError::Compute(
-            sightline_wire::errors::WireError::new(
-                sightline_wire::errors::ErrorCode::InvalidArgument,
-                "Default:InvalidArgument",
-                format!("`{field}`: {e}"),
-            )
-            .with_param("field", field),
-        )
+        ApiError::Compute(invalid_argument(format!("`{field}`: {e}")).with_param("field", field))
     };
     let start = timestamp_to_nanos(&req.start).map_err(|e| bad(e, "start"))?;
     let end = timestamp_to_nanos(&req.end).map_err(|e| bad(e, "end"))?;

@@ -4,7 +4,7 @@
 use super::convert;
 use super::read_json;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{blocking, ApiError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -55,11 +55,7 @@ pub(crate) async fn store(
         return Ok(StatusCode::NO_CONTENT);
     }
     let store = app.store.clone();
-    tokio::task::spawn_blocking(move || store.write(writes))
-        .await
-        .map_err(|e| ApiError::TaskFailed {
-            detail: e.to_string(),
-        })??;
+    blocking(move || Ok(store.write(writes)?)).await?;
     app.points_written.fetch_add(points, Ordering::Relaxed);
     Ok(StatusCode::NO_CONTENT)
 }

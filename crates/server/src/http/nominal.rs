@@ -4,7 +4,7 @@
 
 use super::convert::{dataset_rid, timestamps_of, unsupported};
 use crate::app::App;
-use crate::error::{ApiError, IngestError};
+use crate::error::{blocking, ApiError, IngestError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -31,7 +31,7 @@ pub(crate) async fn write_nominal(
     let zstd = headers
         .get(axum::http::header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"zstd"));
-    let writes = tokio::task::spawn_blocking(move || {
+    let writes = blocking(move || {
         let raw = if zstd {
             decompress(&bytes, limit)?
         } else {
@@ -41,10 +41,7 @@ pub(crate) async fn write_nominal(
             WriteRequestNominal::decode(raw.as_slice()).map_err(|e| malformed(e.to_string()))?;
         Ok::<_, ApiError>(convert(&rid, request)?)
     })
-    .await
-    .map_err(|e| ApiError::TaskFailed {
-        detail: e.to_string(),
-    })??;
+    .await?;
     super::ingest::store(&app, writes).await
 }
 
