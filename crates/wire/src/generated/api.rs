@@ -161,6 +161,61 @@ pub struct SerializableError {
     pub params: std::collections::BTreeMap<String, String>,
 }
 
+/// The data types that are available for querying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SeriesDataType {
+    /// `DOUBLE`
+    #[serde(rename = "DOUBLE")]
+    Double,
+    /// `STRING`
+    #[serde(rename = "STRING")]
+    String,
+    /// `LOG`
+    #[serde(rename = "LOG")]
+    Log,
+    /// `INT`
+    #[serde(rename = "INT")]
+    Int,
+    /// `UINT`
+    #[serde(rename = "UINT")]
+    Uint,
+    /// `DOUBLE_ARRAY`
+    #[serde(rename = "DOUBLE_ARRAY")]
+    DoubleArray,
+    /// `STRING_ARRAY`
+    #[serde(rename = "STRING_ARRAY")]
+    StringArray,
+    /// `STRUCT`
+    #[serde(rename = "STRUCT")]
+    Struct,
+    /// `VIDEO`
+    #[serde(rename = "VIDEO")]
+    Video,
+    /// `SPATIAL`
+    #[serde(rename = "SPATIAL")]
+    Spatial,
+}
+impl SeriesDataType {
+    /// The upstream wire name of this value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Double => "DOUBLE",
+            Self::String => "STRING",
+            Self::Log => "LOG",
+            Self::Int => "INT",
+            Self::Uint => "UINT",
+            Self::DoubleArray => "DOUBLE_ARRAY",
+            Self::StringArray => "STRING_ARRAY",
+            Self::Struct => "STRUCT",
+            Self::Video => "VIDEO",
+            Self::Spatial => "SPATIAL",
+        }
+    }
+}
+
+/// Upstream alias `SeriesMetadataRid`.
+pub type SeriesMetadataRid = String;
+
 /// Upstream enum `SetOperator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SetOperator {
@@ -240,6 +295,11 @@ pub struct Timestamp {
     #[serde(rename = "nanos")]
     pub nanos: crate::conjure::SafeLong,
 }
+
+/// Tokens are used with paginated requests to get the next "page" of results
+/// from an API, and typically are used as both part of the request and response
+/// schema of an endpoint to allow users to stream pages of results.
+pub type Token = String;
 
 /// Upstream alias `Unit`.
 pub type Unit = String;

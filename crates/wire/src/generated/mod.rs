@@ -4,6 +4,8 @@
 pub mod api;
 /// `io.nominal.api.rids`
 pub mod api_rids;
+/// `io.nominal.datasource.api`
+pub mod datasource;
 /// `io.nominal.modules.api`
 pub mod modules;
 /// `io.nominal.persistent.compute.api`

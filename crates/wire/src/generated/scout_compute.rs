@@ -435,6 +435,58 @@ pub struct BandStopConfiguration {
     pub high_stopband_frequency: DoubleConstant,
 }
 
+/// Upstream object `BatchComputeUnitResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchComputeUnitResult {
+    /// Upstream field `results`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::conjure::null_as_default"
+    )]
+    #[serde(rename = "results")]
+    pub results: Vec<ComputeUnitResult>,
+}
+
+/// Upstream object `BatchComputeUnitsRequest`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchComputeUnitsRequest {
+    /// Upstream field `requests`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::conjure::null_as_default"
+    )]
+    #[serde(rename = "requests")]
+    pub requests: Vec<ComputeUnitsRequest>,
+}
+
+/// Upstream object `BatchComputeWithUnitsRequest`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchComputeWithUnitsRequest {
+    /// Upstream field `requests`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::conjure::null_as_default"
+    )]
+    #[serde(rename = "requests")]
+    pub requests: Vec<ComputeNodeRequest>,
+}
+
+/// Upstream object `BatchComputeWithUnitsResponse`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchComputeWithUnitsResponse {
+    /// Upstream field `results`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::conjure::null_as_default"
+    )]
+    #[serde(rename = "results")]
+    pub results: Vec<ComputeWithUnitsResult>,
+}
+
 /// Upstream enum `BinaryArithmeticOperation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum BinaryArithmeticOperation {
@@ -1377,6 +1429,16 @@ crate::conjure_union! {
     }
 }
 
+crate::conjure_union! {
+    /// Upstream union `ComputeNodeResult`.
+    pub enum ComputeNodeResult {
+        /// Variant `success`.
+        "success" => Success(ComputeNodeResponse),
+        /// Variant `error`.
+        "error" => Error(ErrorResult),
+    }
+}
+
 /// Upstream object `ComputeNodeWithContext`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComputeNodeWithContext {
@@ -1413,6 +1475,9 @@ pub struct ComputeUnitsRequest {
     pub context: Context,
 }
 
+/// Upstream alias `ComputeWithUnitsRequest`.
+pub type ComputeWithUnitsRequest = ComputeNodeRequest;
+
 /// Upstream object `ComputeWithUnitsResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComputeWithUnitsResponse {
@@ -1422,6 +1487,17 @@ pub struct ComputeWithUnitsResponse {
     /// Upstream field `computeUnit`.
     #[serde(rename = "computeUnit")]
     pub compute_unit: ComputeUnitResult,
+}
+
+/// Upstream object `ComputeWithUnitsResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComputeWithUnitsResult {
+    /// Upstream field `computeResult`.
+    #[serde(rename = "computeResult")]
+    pub compute_result: ComputeNodeResult,
+    /// Upstream field `unitResult`.
+    #[serde(rename = "unitResult")]
+    pub unit_result: ComputeUnitResult,
 }
 
 crate::conjure_union! {
@@ -2972,6 +3048,23 @@ impl EqualityOperator {
         }
     }
 }
+
+/// Upstream alias `ErrorCode`.
+pub type ErrorCode = i32;
+
+/// Upstream object `ErrorResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResult {
+    /// Upstream field `errorType`.
+    #[serde(rename = "errorType")]
+    pub error_type: String,
+    /// Upstream field `code`.
+    #[serde(rename = "code")]
+    pub code: i32,
+}
+
+/// Should be of the format Namespace:ErrorType
+pub type ErrorType = String;
 
 /// Uses the start timestamp of the event at the configured zero-based index from this query whose event time
 /// lies in the anchor window [start, end), or [start, +infinity) when the end is absent. The window is the run

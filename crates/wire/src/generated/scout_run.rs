@@ -20,3 +20,15 @@ pub struct Duration {
     #[serde(rename = "nanos")]
     pub nanos: crate::conjure::SafeLong,
 }
+
+/// Upstream object `Unit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Upstream field `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "name")]
+    pub name: Option<String>,
+    /// Upstream field `symbol`.
+    #[serde(rename = "symbol")]
+    pub symbol: String,
+}
