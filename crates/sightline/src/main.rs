@@ -1,13 +1,10 @@
-//! The `sightline` binary: command-line parsing and wiring, nothing else.
+//! The `sightline` binary: command-line parsing and wiring, nothing else. Each subcommand
+//! lives in a module of its own; this file only dispatches.
+
+mod serve;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sightline_server::{App, ServerConfig, SystemClock};
-use sightline_store::{parse_duration, DurableStore, FsyncPolicy, Store, StoreConfig};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Sightline: live computations over telemetry, on the upstream persistent-compute API.
 #[derive(Debug, Parser)]
@@ -20,44 +17,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the server.
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
     /// Runs the load harness against a started (or given) server and prints its figures.
     Bench(sightline_loadgen::BenchArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory of the embedded store.
-    #[arg(long, default_value = "sightline-data")]
-    data_dir: PathBuf,
-    /// When writes are synced: `always` (before each acknowledgement, group commit) or
-    /// `interval=MS` (acknowledge from the page cache; a power loss may lose MS of writes).
-    #[arg(long, default_value = "always")]
-    fsync: FsyncPolicy,
-    /// Drop data older than this (e.g. `30d`, `12h`); default keeps everything.
-    #[arg(long, value_parser = parse_duration)]
-    retention: Option<Duration>,
-    /// Start despite a corrupt log or segment: drop damaged records, move damaged segments aside.
-    #[arg(long)]
-    repair: bool,
-    /// Flush the in-memory head to segment files at about this many MiB.
-    #[arg(long, default_value_t = 64)]
-    head_limit_mib: u64,
-    /// Also run the built-in simulated test stand.
-    #[arg(long)]
-    demo: bool,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = 64 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// Seconds between server pings to a silent WebSocket client.
-    #[arg(long, default_value_t = 20)]
-    ping_interval_secs: u64,
-    /// Seconds connections keep working after SIGTERM before they close.
-    #[arg(long, default_value_t = 10)]
-    drain_secs: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,74 +33,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),
-    }
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = ServerConfig {
-        max_body_bytes: args.max_body_bytes,
-        ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
-        drain_period: Duration::from_secs(args.drain_secs),
-        ..ServerConfig::default()
-    };
-    let mut store_config = StoreConfig::new(&args.data_dir);
-    store_config.fsync = args.fsync;
-    store_config.retention = args.retention;
-    store_config.repair = args.repair;
-    store_config.head_limit_bytes = args.head_limit_mib.max(1) << 20;
-    let durable = tokio::task::spawn_blocking(move || DurableStore::open(store_config))
-        .await?
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    tracing::info!(dir = %args.data_dir.display(), fsync = %args.fsync, "store open");
-    let store: Arc<dyn Store> = Arc::new(durable);
-    let app = App::new(store.clone(), config, Arc::new(SystemClock));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    // Tests and scripts read this line to find the port.
-    println!("Sightline listening on http://{addr}");
-    tracing::info!(%addr, ws = %format!("ws://{addr}/persistent-compute/ws"), "Sightline ready");
-    if args.demo {
-        tokio::spawn(sightline_server::demo::run(app.clone()));
-        print_demo_help(addr);
-    }
-    sightline_server::serve(listener, app, shutdown_signal()).await?;
-    store.close().context("closing the store")?;
-    tracing::info!("Sightline stopped");
-    Ok(())
-}
-
-fn print_demo_help(addr: SocketAddr) {
-    println!(
-        "Demo test stand writing to dataset {ds} (channels chamber.pressure [bar, 1 kHz], \
-         chamber.temperature [°C, 100 Hz], valve.state, events; tags stand=A|B).\n\
-         Watch it live: cargo run -p sightline-server --example subscribe -- ws://{addr}/persistent-compute/ws",
-        ds = sightline_server::demo::DEMO_DATASET
-    );
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
     }
 }
