@@ -1,10 +1,20 @@
 //! Every error a request can end in, and its one mapping to an upstream error name and
 //! HTTP status. Internal details are logged here, never sent.
+//!
+//! Names and codes come from the one catalogue, [`ErrorName`] (`error/catalogue.rs`);
+//! compute refusals shared by HTTP compute and subscriptions are [`ComputeRequestError`]
+//! (`error/compute.rs`).
+
+mod catalogue;
+mod compute;
+
+pub(crate) use catalogue::ErrorName;
+pub(crate) use compute::ComputeRequestError;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sightline_store::StoreError;
-use sightline_wire::errors::{ErrorCode, WireError};
+use sightline_wire::errors::WireError;
 use sightline_wire::time::TimeError;
 use sightline_wire::ParseError;
 
@@ -57,9 +67,9 @@ pub(crate) enum ApiError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The compute graph or its evaluation failed.
-    #[error("{0}")]
-    Compute(WireError),
+    /// The compute graph was refused or its evaluation failed.
+    #[error(transparent)]
+    Compute(#[from] ComputeRequestError),
     /// A blocking task died; a bug, logged with its instance id.
     #[error("internal task failed: {detail}")]
     TaskFailed { detail: String },
@@ -68,67 +78,46 @@ pub(crate) enum ApiError {
 impl ApiError {
     /// The wire form of this error. The one place names and statuses are decided.
     pub(crate) fn to_wire(&self) -> WireError {
-        use ErrorCode::*;
+        use ErrorName::*;
         let message = self.to_string();
         match self {
-            ApiError::MalformedBody { source, .. } => {
-                WireError::new(InvalidArgument, "Default:InvalidArgument", message)
-                    .with_param("path", source.path.clone())
-            }
-            ApiError::BodyTooLarge { limit } => WireError::new(
-                RequestEntityTooLarge,
-                "NominalChannelWriter:PointsTooLarge",
-                message,
-            )
-            .with_param("limit", limit.to_string()),
+            ApiError::MalformedBody { source, .. } => DefaultInvalidArgument
+                .error(message)
+                .with_param("path", source.path.clone()),
+            ApiError::BodyTooLarge { limit } => WriterPointsTooLarge
+                .error(message)
+                .with_param("limit", limit.to_string()),
             ApiError::Ingest(e) => match e {
-                IngestError::InvalidTimestamp { seconds, nanos, .. } => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:InvalidTimestamp",
-                    message,
-                )
-                .with_param("timestamp", format!("{{seconds={seconds}, nanos={nanos}}}")),
+                IngestError::InvalidTimestamp { seconds, nanos, .. } => WriterInvalidTimestamp
+                    .error(message)
+                    .with_param("timestamp", format!("{{seconds={seconds}, nanos={nanos}}}")),
                 IngestError::MismatchedLengths {
                     timestamps, values, ..
                 } => mismatched_lengths(message, *timestamps, *values),
-                IngestError::InvalidDataSource { rid } => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:InvalidDataSource",
-                    message,
-                )
-                .with_param("dataSourceRid", rid.clone()),
-                IngestError::EmptyChannelName => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:InvalidChannelName",
-                    message,
-                )
-                .with_param("reason", "empty"),
-                IngestError::UnsupportedPoints { variant, .. } => {
-                    WireError::new(InvalidArgument, "Sightline:UnsupportedPointType", message)
-                        .with_param("variant", variant.clone())
-                }
+                IngestError::InvalidDataSource { rid } => WriterInvalidDataSource
+                    .error(message)
+                    .with_param("dataSourceRid", rid.clone()),
+                IngestError::EmptyChannelName => WriterInvalidChannelName
+                    .error(message)
+                    .with_param("reason", "empty"),
+                IngestError::UnsupportedPoints { variant, .. } => SightlineUnsupportedPointType
+                    .error(message)
+                    .with_param("variant", variant.clone()),
             },
             ApiError::Store(e) => match e {
-                StoreError::TypeConflict { channel, .. } => WireError::new(
-                    InvalidArgument,
-                    "NominalChannelWriter:ConflictingDataTypes",
-                    message,
-                )
-                .with_param("channel", channel.clone()),
+                StoreError::TypeConflict { channel, .. } => WriterConflictingDataTypes
+                    .error(message)
+                    .with_param("channel", channel.clone()),
                 StoreError::LengthMismatch {
                     timestamps, values, ..
                 } => mismatched_lengths(message, *timestamps, *values),
-                StoreError::Closed => WireError::new(
-                    Unavailable,
-                    "Sightline:StoreClosed",
-                    "the store is shutting down",
-                ),
+                StoreError::Closed => SightlineStoreClosed.error("the store is shutting down"),
                 StoreError::Io(_) | StoreError::Corrupt { .. } => {
-                    internal(self, "Sightline:StorageFailure")
+                    internal(self, SightlineStorageFailure)
                 }
             },
-            ApiError::Compute(wire) => wire.clone(),
-            ApiError::TaskFailed { .. } => internal(self, "Default:Internal"),
+            ApiError::Compute(e) => e.to_wire(),
+            ApiError::TaskFailed { .. } => internal(self, DefaultInternal),
         }
     }
 }
@@ -147,21 +136,14 @@ where
 }
 
 fn mismatched_lengths(message: String, timestamps: usize, values: usize) -> WireError {
-    WireError::new(
-        ErrorCode::InvalidArgument,
-        "NominalChannelWriter:MismatchedTimestampsAndValues",
-        message,
-    )
-    .with_param("timestampCount", timestamps.to_string())
-    .with_param("valueCount", values.to_string())
+    ErrorName::WriterMismatchedTimestampsAndValues
+        .error(message)
+        .with_param("timestampCount", timestamps.to_string())
+        .with_param("valueCount", values.to_string())
 }
 
-fn internal(error: &ApiError, name: &str) -> WireError {
-    let wire = WireError::new(
-        ErrorCode::Internal,
-        name,
-        "internal error; see the server log",
-    );
+fn internal(error: &ApiError, name: ErrorName) -> WireError {
+    let wire = name.error("internal error; see the server log");
     tracing::error!(instance = %wire.instance_id, %error, "request failed");
     wire
 }

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 pub enum ErrorCode {
     /// 400.
     InvalidArgument,
+    /// 401: no credentials, or unknown, revoked or expired ones.
+    Unauthorized,
     /// 403.
     PermissionDenied,
     /// 404.
@@ -31,6 +33,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InvalidArgument => 400,
+            ErrorCode::Unauthorized => 401,
             ErrorCode::PermissionDenied => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
@@ -44,6 +47,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::NotFound => "NOT_FOUND",

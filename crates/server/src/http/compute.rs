@@ -2,9 +2,8 @@
 
 use super::read_json;
 use crate::app::App;
-use crate::error::{blocking, ApiError};
+use crate::error::{blocking, ApiError, ComputeRequestError};
 use crate::source::StoreSource;
-use crate::ws::errors::{compute_error, diagnostics_error, invalid_argument};
 use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
@@ -26,9 +25,10 @@ pub(crate) async fn compute(
         let source = StoreSource(store.as_ref());
         let range = time_range(&req)?;
         let plan = sightline_compute::plan(&req.node, &req.context, &source)
-            .map_err(|d| ApiError::Compute(diagnostics_error(&d)))?;
-        plan.compute(&source, range.0, range.1)
-            .map_err(|e| ApiError::Compute(compute_error(&e)))
+            .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
+        Ok(plan
+            .compute(&source, range.0, range.1)
+            .map_err(ComputeRequestError::from)?)
     })
     .await?;
     Ok(Json(response))
@@ -46,17 +46,16 @@ pub(crate) async fn compute_units(
         let source = StoreSource(store.as_ref());
         sightline_compute::plan(&req.node, &req.context, &source)
             .map(|plan| plan.unit_result())
-            .map_err(|d| ApiError::Compute(diagnostics_error(&d)))
+            .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics }.into())
     })
     .await?;
     Ok(Json(units))
 }
 
 fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
-    let bad = |e: sightline_wire::time::TimeError, field: &str| {
-        ApiError::Compute(invalid_argument(format!("`{field}`: {e}")).with_param("field", field))
-    };
-    let start = timestamp_to_nanos(&req.start).map_err(|e| bad(e, "start"))?;
-    let end = timestamp_to_nanos(&req.end).map_err(|e| bad(e, "end"))?;
+    let bad =
+        |field: &'static str| move |source| ComputeRequestError::InvalidTime { field, source };
+    let start = timestamp_to_nanos(&req.start).map_err(bad("start"))?;
+    let end = timestamp_to_nanos(&req.end).map_err(bad("end"))?;
     Ok((start, end))
 }

@@ -5,10 +5,11 @@ use super::outbound::{to_json, LiveIds, Outgoing};
 use super::subscribe::prepare;
 use super::subscription::{self, Running};
 use crate::app::{App, Phase};
+use crate::error::ErrorName;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use sightline_wire::conjure::DateTime;
-use sightline_wire::errors::{ErrorCode, WireError};
+use sightline_wire::errors::WireError;
 use sightline_wire::persistent_compute::{
     ClientMessage, ClientMessageError, HealthMessage, Ping, Pong, ServerMessage, ShutdownNotice,
     StreamingComputeNodeSubscription, SubscriptionCreation, SubscriptionCreationError,
@@ -177,12 +178,14 @@ impl Connection {
         let app = self.app.clone();
         let prepared = tokio::task::spawn_blocking(move || prepare(&app, &request)).await;
         let prepared = match prepared {
-            Ok(result) => result,
-            Err(join) => Err(WireError::new(
-                ErrorCode::Internal,
-                "Default:Internal",
-                format!("subscription setup failed: {join}"),
-            )),
+            Ok(result) => result.map_err(|refused| refused.to_wire()),
+            Err(join) => {
+                let wire = ErrorName::DefaultInternal
+                    .error("subscription setup failed; see the server log");
+                tracing::error!(subscription = %id, instance = %wire.instance_id, error = %join,
+                    "subscription setup failed");
+                Err(wire)
+            }
         };
         let creation = match &prepared {
             Ok(p) => SubscriptionCreation::Success(SubscriptionCreationSuccess {
@@ -253,9 +256,5 @@ impl Connection {
 }
 
 fn invalid_client_message(message: String) -> WireError {
-    WireError::new(
-        ErrorCode::InvalidArgument,
-        "PersistentCompute:InvalidClientMessage",
-        message,
-    )
+    ErrorName::PersistentComputeInvalidClientMessage.error(message)
 }

@@ -2,18 +2,16 @@
 //! task per subscription, and a bounded outbound queue between them and the socket.
 
 mod connection;
-pub(crate) mod errors;
 mod outbound;
 mod subscribe;
 mod subscription;
 
 use crate::app::{App, Phase};
-use crate::error::wire_response;
+use crate::error::{wire_response, ErrorName};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sightline_wire::errors::{ErrorCode, WireError};
 use sightline_wire::persistent_compute::IsEnabledResponse;
 use std::sync::Arc;
 
@@ -25,11 +23,10 @@ pub(crate) async fn enabled() -> Json<IsEnabledResponse> {
 /// `GET /persistent-compute/ws`: upgrades unless the server is shutting down.
 pub(crate) async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
     if app.phase() != Phase::Running {
-        return wire_response(&WireError::new(
-            ErrorCode::Unavailable,
-            "Sightline:ShuttingDown",
-            "the server is shutting down; connect to another instance or retry later",
-        ));
+        return wire_response(
+            &ErrorName::SightlineShuttingDown
+                .error("the server is shutting down; connect to another instance or retry later"),
+        );
     }
     ws.max_message_size(app.config.max_body_bytes)
         .on_upgrade(move |socket| connection::run(socket, app))

@@ -1,10 +1,9 @@
 //! Subscription validation (PROTOCOL §5) and planning, run once per subscribe entry.
 
-use super::errors::{self, diagnostics_error};
 use crate::app::App;
+use crate::error::ComputeRequestError;
 use crate::source::StoreSource;
 use sightline_compute::{LiveComputation, LiveMode, Plan};
-use sightline_wire::errors::WireError;
 use sightline_wire::persistent_compute::{
     ResultConfiguration, StreamingComputeNodeSubscription, UnavailableResultConfigurationReason,
 };
@@ -27,50 +26,61 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(
     app: &App,
     subscription: &StreamingComputeNodeSubscription,
-) -> Result<Prepared, WireError> {
+) -> Result<Prepared, ComputeRequestError> {
     let request = &subscription.compute_request;
     let options = &subscription.subscription_options;
 
-    let window = duration_to_nanos(&request.window_width)
-        .map_err(|e| errors::invalid_argument(format!("windowWidth: {e}")))?;
+    let window = duration_to_nanos(&request.window_width).map_err(|source| {
+        ComputeRequestError::InvalidTime {
+            field: "windowWidth",
+            source,
+        }
+    })?;
     if window < 0 {
-        return Err(errors::window_negative(window));
+        return Err(ComputeRequestError::WindowNegative { window });
     }
     let max_window = i64::try_from(app.config.max_window.as_nanos()).unwrap_or(i64::MAX);
     if window > max_window {
-        return Err(errors::window_too_large(window, max_window));
+        return Err(ComputeRequestError::WindowTooLarge {
+            window,
+            max: max_window,
+        });
     }
 
     let appends = options.allow_appends == Some(true) || options.result_configuration.is_some();
     let classification = sightline_compute::classify(&request.node);
     if !classification.invalid.is_empty() {
-        return Err(errors::invalid_computation(&classification.invalid));
+        return Err(ComputeRequestError::InvalidComputation {
+            types: classification.invalid,
+        });
     }
     // Polling-only types are named before unsupported ones: the client can fix the former
     // by turning appends off, and should hear that first.
     if appends && !classification.polling_only.is_empty() {
-        return Err(errors::polling_only(&classification.polling_only));
+        return Err(ComputeRequestError::PollingOnly {
+            types: classification.polling_only,
+        });
     }
-    if let Some(first) = classification.unsupported.first() {
-        return Err(errors::unsupported_node(first));
+    if let Some(node) = classification.unsupported.into_iter().next() {
+        return Err(ComputeRequestError::UnsupportedNode { node });
     }
 
     let source = StoreSource(app.store.as_ref());
     let plan = sightline_compute::plan(&request.node, &request.context, &source)
-        .map_err(|d| diagnostics_error(&d))?;
+        .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
     if window.saturating_add(plan.look_back()) > max_window {
-        return Err(errors::window_with_look_back_too_large(
+        return Err(ComputeRequestError::WindowWithLookBackTooLarge {
             window,
-            plan.look_back(),
-        ));
+            look_back: plan.look_back(),
+        });
     }
 
     let now = app.clock.now_nanos();
     let points = plan.raw_point_count(&source, now.saturating_sub(window), now);
     if points > app.config.max_points_per_subscription {
-        return Err(errors::too_many_points(
-            app.config.max_points_per_subscription,
-        ));
+        return Err(ComputeRequestError::TooManyPoints {
+            limit: app.config.max_points_per_subscription,
+        });
     }
 
     let mode = match &options.result_configuration {
@@ -80,17 +90,17 @@ pub(crate) fn prepare(
         }
         Some(ResultConfiguration::AppendOnly(_)) => {
             if points > app.config.max_undecimated_points {
-                return Err(errors::unavailable_result_configuration(
-                    UnavailableResultConfigurationReason::TooManyPointsForUndecimatedAppends,
-                ));
+                return Err(ComputeRequestError::UnavailableResultConfiguration {
+                    reason:
+                        UnavailableResultConfigurationReason::TooManyPointsForUndecimatedAppends,
+                });
             }
             LiveMode::Raw
         }
         Some(ResultConfiguration::Unknown(unknown)) => {
-            return Err(errors::invalid_argument(format!(
-                "unknown resultConfiguration type `{}`",
-                unknown.type_name
-            )))
+            return Err(ComputeRequestError::UnknownResultConfiguration {
+                type_name: unknown.type_name.clone(),
+            })
         }
     };
 

@@ -2,14 +2,14 @@
 //! the channels it reads, at most one update per `minDelay`, and only when a slot in the
 //! connection's queue is free (backpressure coalesces changes into one wider update).
 
-use super::errors::compute_error;
 use super::outbound::{to_json, Outgoing};
 use super::subscribe::Prepared;
 use crate::app::App;
+use crate::error::{ComputeRequestError, ErrorName};
 use crate::hub::Signal;
 use crate::source::StoreSource;
 use sightline_compute::{LiveComputation, LiveUpdate};
-use sightline_wire::errors::{ErrorCode, WireError};
+use sightline_wire::errors::WireError;
 use sightline_wire::persistent_compute::{
     FullResult, ServerMessage, SubscriptionCreation, SubscriptionCreationError,
     SubscriptionCreationMessage, SubscriptionUpdate, SubscriptionUpdateError,
@@ -144,18 +144,18 @@ impl Task {
                     Err(e) => Err(e),
                 },
             };
-            let outcome = outcome.unwrap_or_else(|e| update_error(compute_error(&e)));
+            let outcome =
+                outcome.unwrap_or_else(|e| update_error(ComputeRequestError::from(e).to_wire()));
             (live, outcome)
         })
         .await;
         drop(slot);
         joined.map_err(|join| {
-            tracing::error!(subscription = %self.id, error = %join, "subscription evaluation failed");
-            WireError::new(
-                ErrorCode::Internal,
-                "Default:Internal",
-                "the computation failed; see the server log",
-            )
+            let wire =
+                ErrorName::DefaultInternal.error("the computation failed; see the server log");
+            tracing::error!(subscription = %self.id, instance = %wire.instance_id, error = %join,
+                "subscription evaluation failed");
+            wire
         })
     }
 
