@@ -1,6 +1,7 @@
 //! The `sightline` binary: command-line parsing and wiring, nothing else. Each subcommand
 //! lives in a module of its own; this file only dispatches.
 
+mod import;
 mod serve;
 
 use anyhow::Context as _;
@@ -20,6 +21,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Runs the load harness against a started (or given) server and prints its figures.
     Bench(sightline_loadgen::BenchArgs),
+    /// Imports CSV (and Parquet) files into a running server through its columnar writer.
+    Import(import::ImportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +38,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),
+        Command::Import(args) => runtime.block_on(import::run(args)),
     }
 }
