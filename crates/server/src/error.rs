@@ -112,6 +112,10 @@ impl ApiError {
                     timestamps, values, ..
                 } => mismatched_lengths(message, *timestamps, *values),
                 StoreError::Closed => SightlineStoreClosed.error("the store is shutting down"),
+                StoreError::Unavailable { .. } => {
+                    tracing::warn!(error = %self, "write refused for now");
+                    SightlineStoreUnavailable.error(message)
+                }
                 StoreError::Io(_) | StoreError::Corrupt { .. } => {
                     internal(self, SightlineStorageFailure)
                 }

@@ -1,6 +1,7 @@
 //! The `sightline` binary: command-line parsing and wiring, nothing else. Each subcommand
 //! lives in a module of its own; this file only dispatches.
 
+mod cluster;
 mod import;
 mod serve;
 

@@ -41,6 +41,8 @@ pub(crate) struct ServeArgs {
     /// Seconds connections keep working after SIGTERM before they close.
     #[arg(long, default_value_t = 10)]
     drain_secs: u64,
+    #[command(flatten)]
+    cluster: crate::cluster::ClusterArgs,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -59,7 +61,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     tracing::info!(dir = %args.data_dir.display(), fsync = %args.fsync, "store open");
-    let store: Arc<dyn Store> = Arc::new(durable);
+    let local: Arc<dyn Store> = Arc::new(durable);
+    let store = crate::cluster::store(
+        local,
+        &args.cluster,
+        &args.data_dir,
+        &args.listen.to_string(),
+    )
+    .await?;
     let app = App::new(store.clone(), config, Arc::new(SystemClock));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -196,6 +196,31 @@ pub enum StoreError {
     /// The store is closed or shutting down.
     #[error("the store is closed")]
     Closed,
+    /// The store cannot take the write for now but a retry may succeed (a cluster node whose
+    /// replicated log did not acknowledge it). Nothing was stored.
+    #[error("{what} is unavailable; retry the write")]
+    Unavailable {
+        /// What failed, for the message.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Whether a store serves current data, for `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Reads see every acknowledged write this store knows of.
+    Ready,
+    /// Still replaying writes made elsewhere (a cluster node catching up on the replicated
+    /// log): `applied` of `target` log positions are in.
+    CatchingUp {
+        /// Log position applied so far.
+        applied: u64,
+        /// Log position to reach before the store is ready.
+        target: u64,
+    },
 }
 
 /// A store engine. All methods are blocking and thread-safe; async callers use
@@ -256,6 +281,44 @@ pub trait Store: Send + Sync + 'static {
     /// A receiver of [`Change`]s for writes made after this call. A receiver that lags gets
     /// `RecvError::Lagged` and must treat everything as changed.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<Change>>>;
+
+    /// Checks a batch as [`Store::write`] would (lengths, one type per channel), without
+    /// storing it. Layers that hand a write on before storing it (the cluster publishes only
+    /// what every node will accept) call it first.
+    fn validate(&self, batch: &[SeriesWrite]) -> Result<(), StoreError> {
+        let mut types: std::collections::HashMap<(&str, &str), ValueType> =
+            std::collections::HashMap::new();
+        for w in batch {
+            if w.timestamps.len() != w.values.len() {
+                return Err(StoreError::LengthMismatch {
+                    channel: w.channel.to_string(),
+                    timestamps: w.timestamps.len(),
+                    values: w.values.len(),
+                });
+            }
+            let attempted = w.values.value_type();
+            let key = (&*w.dataset, &*w.channel);
+            let existing = match types.get(&key) {
+                Some(&t) => Some(t),
+                None => self.channel(key.0, key.1).map(|c| c.value_type),
+            };
+            if let Some(existing) = existing.filter(|&t| t != attempted) {
+                return Err(StoreError::TypeConflict {
+                    dataset: w.dataset.to_string(),
+                    channel: w.channel.to_string(),
+                    existing: existing.name(),
+                    attempted: attempted.name(),
+                });
+            }
+            types.insert(key, attempted);
+        }
+        Ok(())
+    }
+
+    /// Whether reads see current data; engines that hold every write themselves always are.
+    fn readiness(&self) -> Readiness {
+        Readiness::Ready
+    }
 
     /// Figures for `/metrics`: name → value.
     fn metrics(&self) -> Vec<(&'static str, f64)>;

@@ -126,6 +126,9 @@ catalogue! {
     SightlineUnsupportedComputeNode => ("Sightline:UnsupportedComputeNode", InvalidArgument),
     /// The store is closing with the server.
     SightlineStoreClosed => ("Sightline:StoreClosed", Unavailable),
+    /// The store cannot take writes for now, a retry may succeed (a cluster node whose
+    /// replicated write log did not acknowledge the write).
+    SightlineStoreUnavailable => ("Sightline:StoreUnavailable", Unavailable),
     /// The store failed to read or write its files; details only in the log.
     SightlineStorageFailure => ("Sightline:StorageFailure", Internal),
     /// The server is draining: new WebSocket connections are refused.

