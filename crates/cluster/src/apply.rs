@@ -24,6 +24,11 @@ const CHUNK: usize = 512;
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
 /// Longest pull request; the idle heartbeat is half of it.
 const PULL_EXPIRY: Duration = Duration::from_secs(4);
+/// How often the watchdog compares the log's end with the applied position.
+const WATCHDOG_TICK: Duration = Duration::from_secs(1);
+/// How long the log may hold unapplied writes with none arriving before the consumer is
+/// replaced.
+const STALL_LIMIT: Duration = Duration::from_secs(3);
 /// Pause before following the log again after NATS failed.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -48,7 +53,7 @@ impl Applier {
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             tokio::select! {
-                result = self.follow() => match result {
+                result = self.follow_watched() => match result {
                     Ok(()) => {}
                     Err(FollowError::Fatal(e)) => {
                         tracing::error!(node = %self.node_id, error = %e, "cluster: applying the write log stopped");
@@ -65,6 +70,41 @@ impl Applier {
         }
         if let Err(e) = self.progress.persist() {
             tracing::warn!(error = %e, "cluster: could not record the applied position");
+        }
+    }
+
+    /// [`Applier::follow`], given up when the log has writes this node has not applied and
+    /// none arrived for [`STALL_LIMIT`]: a consumer left on a NATS server that died can wait a
+    /// long time before the client library notices, and the writers on this node wait with it.
+    async fn follow_watched(&self) -> Result<(), FollowError> {
+        let follow = self.follow();
+        tokio::pin!(follow);
+        let mut tick = tokio::time::interval(WATCHDOG_TICK);
+        let mut last_applied = self.progress.applied();
+        let mut stalled_since: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                result = &mut follow => return result,
+                _ = tick.tick() => {
+                    let applied = self.progress.applied();
+                    if applied != last_applied {
+                        (last_applied, stalled_since) = (applied, None);
+                        continue;
+                    }
+                    let log_end = match tokio::time::timeout(WATCHDOG_TICK, self.stream.get_info()).await {
+                        Ok(Ok(info)) => info.state.last_sequence,
+                        // No answer: the log itself is electing a leader; nothing to read yet.
+                        _ => continue,
+                    };
+                    if log_end <= applied {
+                        stalled_since = None;
+                    } else if stalled_since.get_or_insert_with(Instant::now).elapsed() >= STALL_LIMIT {
+                        return Err(FollowError::Nats(
+                            format!("no write arrived for {STALL_LIMIT:?} although the log holds up to {log_end} and this node applied {applied}").into(),
+                        ));
+                    }
+                }
+            }
         }
     }
 

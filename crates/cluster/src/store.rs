@@ -202,8 +202,14 @@ impl ClusterStore {
                     }
                     Ok(())
                 }
-                Ok(Err(e)) => Err(unavailable(Box::new(e))),
-                Err(e) => Err(unavailable(Box::new(e))),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cluster: the write log refused a write");
+                    Err(unavailable(Box::new(e)))
+                }
+                Err(e) => {
+                    tracing::warn!(timeout = ?timeout, "cluster: the write log did not acknowledge a write in time");
+                    Err(unavailable(Box::new(e)))
+                }
             };
             let _ = tx.send(result);
         });
