@@ -292,3 +292,82 @@ fn read_channel(client: &reqwest::blocking::Client, url: &str, w: usize) -> Vec<
         })
         .collect()
 }
+
+/// A node that joins late catches up from the log; a node that was away longer than the log
+/// keeps writes refuses to start and says how to re-seed it.
+#[test]
+fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
+    let nats = NatsCluster::start(1);
+    let (dir_a, dir_b, dir_c) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let urls = nats.urls();
+    let flags = |id: &'static str| {
+        [
+            "--cluster",
+            urls.as_str(),
+            "--node-id",
+            id,
+            "--cluster-retention",
+            "3s",
+        ]
+    };
+    let client = http_client();
+    let a = start(dir_a.path(), &flags("a"));
+    let b = start(dir_b.path(), &flags("b"));
+    wait_ready(&client, &a.url);
+    wait_ready(&client, &b.url);
+    let write = |url: &str, k: i64| {
+        let r = client
+            .post(format!("{url}/storage/writer/v1/columnar"))
+            .json(&batch_body(0, k))
+            .send()
+            .expect("write");
+        assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
+    };
+    for k in 0..5 {
+        write(&a.url, k);
+    }
+
+    // A brand-new node catches up on everything the log holds before it is ready.
+    let c = start(dir_c.path(), &flags("c"));
+    wait_ready(&client, &c.url);
+    let batches_on = |url: &str| -> BTreeSet<i64> {
+        read_channel(&client, url, 0)
+            .into_iter()
+            .map(|(t, _)| (t - T0) / 1_000_000 / POINTS_PER_BATCH)
+            .collect()
+    };
+    assert_eq!(
+        batches_on(&c.url),
+        (0..5).collect(),
+        "the late node caught up"
+    );
+
+    // Node b stops; writes it never applied expire from the log meanwhile.
+    drop(b);
+    for k in 5..10 {
+        write(&a.url, k);
+    }
+    std::thread::sleep(Duration::from_millis(4500));
+    write(&a.url, 10);
+    drop(c);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir_b.path())
+        .args(flags("b"))
+        .output()
+        .expect("run sightline");
+    assert!(
+        !out.status.success(),
+        "a node behind the log's retention started"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Re-seed the node"),
+        "the refusal says how to re-seed: {stderr}"
+    );
+}
