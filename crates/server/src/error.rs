@@ -13,7 +13,7 @@ pub(crate) use compute::ComputeRequestError;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sightline_store::StoreError;
+use sightline_store::{StoreError, TagPart};
 use sightline_wire::errors::WireError;
 use sightline_wire::time::TimeError;
 use sightline_wire::ParseError;
@@ -111,6 +111,40 @@ impl ApiError {
                 StoreError::LengthMismatch {
                     timestamps, values, ..
                 } => mismatched_lengths(message, *timestamps, *values),
+                StoreError::TooManySeries { dataset, limit, .. } => SightlineTooManySeries
+                    .error(message)
+                    .with_param("dataSourceRid", dataset.clone())
+                    .with_param("limit", limit.to_string())
+                    .with_param("limitName", "maxSeriesPerDataset"),
+                StoreError::TooManyTags {
+                    dataset,
+                    channel,
+                    limit,
+                    ..
+                } => SightlineTooManyTags
+                    .error(message)
+                    .with_param("dataSourceRid", dataset.clone())
+                    .with_param("channel", channel.clone())
+                    .with_param("limit", limit.to_string())
+                    .with_param("limitName", "maxTagsPerSeries"),
+                StoreError::TagTooLong {
+                    dataset,
+                    channel,
+                    part,
+                    limit,
+                    ..
+                } => SightlineTagTooLong
+                    .error(message)
+                    .with_param("dataSourceRid", dataset.clone())
+                    .with_param("channel", channel.clone())
+                    .with_param("limit", limit.to_string())
+                    .with_param(
+                        "limitName",
+                        match part {
+                            TagPart::Key => "maxTagKeyBytes",
+                            TagPart::Value => "maxTagValueBytes",
+                        },
+                    ),
                 StoreError::Closed => SightlineStoreClosed.error("the store is shutting down"),
                 StoreError::Unavailable { .. } => {
                     tracing::warn!(error = %self, "write refused for now");

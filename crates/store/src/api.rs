@@ -156,6 +156,52 @@ pub struct Change {
     pub latest: i64,
 }
 
+/// Bounds on what writes may create, so one client cannot grow the index (memory, catalog,
+/// flush and recovery time) without end. A write that would pass any of them is refused
+/// whole. Series restored from disk are kept even if a lowered limit no longer admits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most series (channel + tag set) one dataset may hold.
+    pub max_series_per_dataset: u64,
+    /// Most tags one series may have.
+    pub max_tags_per_series: usize,
+    /// Longest tag key, in bytes of UTF-8.
+    pub max_tag_key_bytes: usize,
+    /// Longest tag value, in bytes of UTF-8.
+    pub max_tag_value_bytes: usize,
+}
+
+impl Default for Limits {
+    /// One million series per dataset, 64 tags per series, 256-byte keys, 1 KiB values.
+    fn default() -> Self {
+        Limits {
+            max_series_per_dataset: 1_000_000,
+            max_tags_per_series: 64,
+            max_tag_key_bytes: 256,
+            max_tag_value_bytes: 1024,
+        }
+    }
+}
+
+/// Which half of a tag broke a length limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagPart {
+    /// The tag's key.
+    Key,
+    /// The tag's value.
+    Value,
+}
+
+impl TagPart {
+    /// `key` or `value`, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            TagPart::Key => "key",
+            TagPart::Value => "value",
+        }
+    }
+}
+
 /// Errors of a store. A failed write stored nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -183,6 +229,56 @@ pub enum StoreError {
         timestamps: usize,
         /// Number of values.
         values: usize,
+    },
+    /// The write would create more series in a dataset than [`Limits::max_series_per_dataset`].
+    #[error(
+        "dataset `{dataset}` holds {existing} series and the write would add {added}, past the \
+         limit of {limit} series per dataset"
+    )]
+    TooManySeries {
+        /// Dataset RID.
+        dataset: String,
+        /// Series the dataset holds now.
+        existing: u64,
+        /// New series the write would create in it.
+        added: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A series in the write has more tags than [`Limits::max_tags_per_series`].
+    #[error(
+        "a series of channel `{channel}` in `{dataset}` has {tags} tags, past the limit of \
+         {limit} tags per series"
+    )]
+    TooManyTags {
+        /// Dataset RID.
+        dataset: String,
+        /// Channel name.
+        channel: String,
+        /// Tags the series has.
+        tags: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A tag key or value is longer than its limit.
+    #[error(
+        "a tag {} of channel `{channel}` in `{dataset}` is {length} bytes long, past the limit \
+         of {limit} bytes (tag key `{key}`)",
+        part.name()
+    )]
+    TagTooLong {
+        /// Dataset RID.
+        dataset: String,
+        /// Channel name.
+        channel: String,
+        /// Key or value.
+        part: TagPart,
+        /// The tag's key, cut to the key limit so the error stays small.
+        key: String,
+        /// Its length in bytes.
+        length: usize,
+        /// The limit that applies.
+        limit: usize,
     },
     /// Disk or log failure; the write was not acknowledged.
     #[error("storage I/O failed: {0}")]

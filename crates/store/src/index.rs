@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::api::{ChannelInfo, SeriesId, SeriesInfo, SeriesWrite, StoreError, Tags, ValueType};
+use crate::api::{
+    ChannelInfo, Limits, SeriesId, SeriesInfo, SeriesWrite, StoreError, TagPart, Tags, ValueType,
+};
 use crate::points::{merge_newer, Points};
 
 /// What identifies a series, and its channel's type.
@@ -60,6 +62,8 @@ pub(crate) struct Index {
     /// By id; `None` only for ids lost to a repaired log.
     series: Vec<Option<Arc<SeriesMeta>>>,
     datasets: HashMap<Arc<str>, BTreeMap<Arc<str>, ChannelEntry>>,
+    /// Series per dataset, kept so the series limit is checked without counting.
+    dataset_series: HashMap<Arc<str>, u64>,
 }
 
 impl Index {
@@ -121,9 +125,20 @@ impl Index {
             .collect()
     }
 
-    /// Validates a batch against the index and itself. Nothing changes.
-    pub(crate) fn plan(&self, batch: Vec<SeriesWrite>) -> Result<Plan, StoreError> {
+    /// Series the dataset holds.
+    pub(crate) fn dataset_series(&self, dataset: &str) -> u64 {
+        self.dataset_series.get(dataset).copied().unwrap_or(0)
+    }
+
+    /// Validates a batch against the index, the limits and itself. Nothing changes.
+    pub(crate) fn plan(
+        &self,
+        batch: Vec<SeriesWrite>,
+        limits: &Limits,
+    ) -> Result<Plan, StoreError> {
         let mut plan = Plan::default();
+        // New series per dataset in this batch, for the series limit.
+        let mut added: HashMap<Arc<str>, u64> = HashMap::new();
         // Channels this batch creates, so two series of a new channel must agree on a type.
         let mut new_channels: HashMap<(Arc<str>, Arc<str>), ValueType> = HashMap::new();
         let mut new_series: HashMap<(Arc<str>, Arc<str>, Tags), SeriesId> = HashMap::new();
@@ -136,6 +151,7 @@ impl Index {
                     values: w.values.len(),
                 });
             }
+            check_tags(&w, limits)?;
             let attempted = w.values.value_type();
             let entry = self
                 .datasets
@@ -166,7 +182,11 @@ impl Index {
                 None => {
                     let key = (w.dataset.clone(), w.channel.clone(), w.tags.clone());
                     let next = SeriesId(self.len() + new_series.len() as u64);
-                    *new_series.entry(key).or_insert(next)
+                    let id = *new_series.entry(key).or_insert(next);
+                    if id == next {
+                        self.admit_series(&w.dataset, &mut added, limits)?;
+                    }
+                    id
                 }
             };
             match slot_of.get(&id) {
@@ -199,6 +219,27 @@ impl Index {
             }
         }
         Ok(plan)
+    }
+
+    /// Counts one new series of `dataset` against the limit.
+    fn admit_series(
+        &self,
+        dataset: &Arc<str>,
+        added: &mut HashMap<Arc<str>, u64>,
+        limits: &Limits,
+    ) -> Result<(), StoreError> {
+        let existing = self.dataset_series(dataset);
+        let n = added.entry(dataset.clone()).or_insert(0);
+        *n += 1;
+        if existing.saturating_add(*n) > limits.max_series_per_dataset {
+            return Err(StoreError::TooManySeries {
+                dataset: dataset.to_string(),
+                existing,
+                added: *n,
+                limit: limits.max_series_per_dataset,
+            });
+        }
+        Ok(())
     }
 
     /// Applies a validated plan's metadata: new series, channels and units.
@@ -235,6 +276,7 @@ impl Index {
         }
         entry.by_tags.insert(meta.tags.clone(), id);
         entry.series.push(id);
+        *self.dataset_series.entry(meta.dataset.clone()).or_insert(0) += 1;
         if self.series.len() <= slot {
             self.series.resize(slot + 1, None);
         }
@@ -252,6 +294,46 @@ impl Index {
             e.unit = Some(unit);
         }
     }
+}
+
+/// The tag limits, which hold for every series write (new or not), so a write is refused
+/// the same way whether or not its series exists.
+fn check_tags(w: &SeriesWrite, limits: &Limits) -> Result<(), StoreError> {
+    if w.tags.len() > limits.max_tags_per_series {
+        return Err(StoreError::TooManyTags {
+            dataset: w.dataset.to_string(),
+            channel: w.channel.to_string(),
+            tags: w.tags.len(),
+            limit: limits.max_tags_per_series,
+        });
+    }
+    for (key, value) in &w.tags {
+        let (part, length, limit) = if key.len() > limits.max_tag_key_bytes {
+            (TagPart::Key, key.len(), limits.max_tag_key_bytes)
+        } else if value.len() > limits.max_tag_value_bytes {
+            (TagPart::Value, value.len(), limits.max_tag_value_bytes)
+        } else {
+            continue;
+        };
+        return Err(StoreError::TagTooLong {
+            dataset: w.dataset.to_string(),
+            channel: w.channel.to_string(),
+            part,
+            key: cut(key, limits.max_tag_key_bytes.min(128)),
+            length,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 fn info(name: &Arc<str>, e: &ChannelEntry) -> ChannelInfo {

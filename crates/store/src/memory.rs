@@ -8,8 +8,8 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 use crate::api::{
-    Change, ChannelInfo, LogEntry, SeriesId, SeriesInfo, SeriesWrite, Store, StoreError, Tags,
-    WriteReceipt,
+    Change, ChannelInfo, Limits, LogEntry, SeriesId, SeriesInfo, SeriesWrite, Store, StoreError,
+    Tags, WriteReceipt,
 };
 use crate::head::Head;
 use crate::index::Index;
@@ -29,6 +29,8 @@ pub struct MemoryStore {
     feed: broadcast::Sender<Arc<Vec<Change>>>,
     closed: AtomicBool,
     ingested: AtomicU64,
+    /// What writes may create.
+    limits: Limits,
 }
 
 impl Default for MemoryStore {
@@ -38,9 +40,15 @@ impl Default for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store with the default [`Limits`].
     pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// An empty store that refuses writes past `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
         MemoryStore {
+            limits,
             index: RwLock::new(Index::default()),
             head: Head::default(),
             writer: Mutex::new(()),
@@ -58,7 +66,7 @@ impl Store for MemoryStore {
             if self.closed.load(Ordering::Acquire) {
                 return Err(StoreError::Closed);
             }
-            let plan = self.index.read().plan(batch)?;
+            let plan = self.index.read().plan(batch, &self.limits)?;
             self.index.write().commit(&plan);
             self.ingested.fetch_add(plan.points, Ordering::Relaxed);
             let points = plan.points;
@@ -150,12 +158,14 @@ impl Store for MemoryStore {
     }
 
     fn metrics(&self) -> Vec<(&'static str, f64)> {
+        // The index guard ends with this statement, before anything else is read.
+        let series = self.index.read().len();
         vec![
             (
                 "store_points_ingested_total",
                 self.ingested.load(Ordering::Relaxed) as f64,
             ),
-            ("store_series", self.index.read().len() as f64),
+            ("store_series", series as f64),
             ("store_head_points", self.head.points() as f64),
             ("store_head_bytes", self.head.bytes() as f64),
         ]

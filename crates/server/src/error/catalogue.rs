@@ -133,6 +133,12 @@ catalogue! {
     SightlineStorageFailure => ("Sightline:StorageFailure", Internal),
     /// The server is draining: new WebSocket connections are refused.
     SightlineShuttingDown => ("Sightline:ShuttingDown", Unavailable),
+    /// A write that would create more series in a dataset than `--max-series-per-dataset`.
+    SightlineTooManySeries => ("Sightline:TooManySeries", InvalidArgument),
+    /// A series with more tags than `--max-tags-per-series`.
+    SightlineTooManyTags => ("Sightline:TooManyTags", InvalidArgument),
+    /// A tag key or value longer than `--max-tag-key-bytes` / `--max-tag-value-bytes`.
+    SightlineTagTooLong => ("Sightline:TagTooLong", InvalidArgument),
 }
 
 impl ErrorName {

@@ -64,12 +64,21 @@ impl TestServer {
 
     /// `clock`: `Some(nanos)` for a [`ManualClock`] starting there, `None` for the wall clock.
     pub async fn start_with(config: ServerConfig, clock: Option<i64>) -> Result<TestServer> {
+        TestServer::start_with_store(Arc::new(MemoryStore::new()), config, clock).await
+    }
+
+    /// Like [`TestServer::start_with`], over a given store (a durable one, or one with limits).
+    pub async fn start_with_store(
+        store: Arc<dyn sightline_store::Store>,
+        config: ServerConfig,
+        clock: Option<i64>,
+    ) -> Result<TestServer> {
         let manual = clock.map(ManualClock::new);
         let clock: Arc<dyn sightline_server::Clock> = match &manual {
             Some(m) => Arc::new(m.clone()),
             None => Arc::new(SystemClock),
         };
-        let app = App::new(Arc::new(MemoryStore::new()), config, clock);
+        let app = App::new(store, config, clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();

@@ -125,10 +125,19 @@ pub struct StoreConfig {
     pub partition: Duration,
     /// Clock for retention.
     pub clock: Arc<dyn Clock>,
+    /// How long closing may spend flushing the head to segments. What does not fit stays
+    /// in the write-ahead log (synced; nothing is lost) and is replayed at the next open,
+    /// so shutdown takes about this long at most, at any series count.
+    pub shutdown_flush_budget: Duration,
+    /// What writes may create (series per dataset, tags); checked for the whole write
+    /// before anything is logged.
+    pub limits: crate::api::Limits,
 }
 
 impl StoreConfig {
-    /// Defaults: fsync always, 64 MiB head, keep forever, no repair, 1-hour partitions.
+    /// Defaults: fsync always, 64 MiB head, keep forever, no repair, 1-hour partitions, a
+    /// 2-second shutdown flush budget,
+    /// default [`crate::Limits`].
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         StoreConfig {
             data_dir: data_dir.into(),
@@ -138,6 +147,8 @@ impl StoreConfig {
             repair: false,
             partition: Duration::from_secs(3600),
             clock: Arc::new(SystemClock),
+            shutdown_flush_budget: Duration::from_secs(2),
+            limits: crate::api::Limits::default(),
         }
     }
 }

@@ -1,17 +1,52 @@
 //! Background upkeep of the segment set: flushing a frozen head into segments (then trimming
 //! the log), compacting partitions whose segments overlap, and dropping expired segments.
 //! All of it runs under [`Inner::maint`], so the segment list has one writer at a time.
+//!
+//! A flush or compaction can be given up part way ([`Deadline`]): when the store closes, or
+//! when closing's own flush runs out of time. Giving up deletes the files it wrote and
+//! changes nothing else, so the points stay in the log and the next open replays them: a
+//! store with a million series closes in bounded time and loses nothing acknowledged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::segment::{Segment, SegmentError, SegmentWriter};
 use super::{catalog, wal, Inner, Maint};
 use crate::api::{SeriesId, StoreError};
 use crate::head::Head;
 use crate::points::{merge_newer, Points};
+
+/// Series written between two looks at the [`Deadline`].
+const SERIES_PER_CHECK: usize = 256;
+
+/// When a flush or compaction in progress must give up.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// No limit but the store closing.
+    pub(crate) const NONE: Deadline = Deadline(None);
+
+    /// Give up at `at`.
+    pub(crate) fn at(at: Instant) -> Deadline {
+        Deadline(Some(at))
+    }
+}
+
+/// What a flush did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flushed {
+    /// There was no frozen head.
+    Nothing,
+    /// The frozen head is in segments and its log files are gone.
+    Done,
+    /// Given up: the frozen head and its log files are still there.
+    Abandoned,
+}
 
 /// Segments a partition may collect from in-order flushes before they are merged anyway
 /// (non-overlapping segments cost reads nothing extra, but each is a file and an index).
@@ -41,23 +76,39 @@ impl Inner {
     }
 
     /// Flushes a frozen head if there is one; in the background also compacts and expires.
-    pub(crate) fn maintain(&self, background: bool) -> Result<(), StoreError> {
+    pub(crate) fn maintain(
+        &self,
+        background: bool,
+        until: Deadline,
+    ) -> Result<Flushed, StoreError> {
         let mut m = self.maint.lock();
-        self.flush_frozen(&mut m)?;
-        if background {
+        let flushed = self.flush_frozen(&mut m, until)?;
+        if background && flushed != Flushed::Abandoned {
             self.compact(&mut m, MAX_SEGMENTS_PER_PARTITION)?;
             self.retention(&mut m)?;
         }
-        Ok(())
+        Ok(flushed)
     }
 
-    fn flush_frozen(&self, m: &mut Maint) -> Result<(), StoreError> {
+    /// Whether work in progress must give up now.
+    fn must_give_up(&self, until: Deadline) -> bool {
+        self.stopping.load(Ordering::Acquire) || until.0.is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn flush_frozen(&self, m: &mut Maint, until: Deadline) -> Result<Flushed, StoreError> {
         let v = self.current();
         let Some(frozen) = v.frozen.clone() else {
-            return Ok(());
+            return Ok(Flushed::Nothing);
         };
         let seq = m.next_seq;
-        let segs = self.write_head(&frozen, seq)?;
+        let Some(segs) = self.write_head(&frozen, seq, until)? else {
+            return Ok(Flushed::Abandoned);
+        };
+        if self.must_give_up(until) {
+            // The catalog of a million series takes a while too; the log still has it all.
+            remove_segments(&segs);
+            return Ok(Flushed::Abandoned);
+        }
         m.next_seq += 1;
         let body = catalog::encode(&self.index.read(), m.next_seq);
         catalog::store(&self.dir, &body)?;
@@ -74,6 +125,7 @@ impl Inner {
             let mut ing = self.ingest.lock();
             if let Some(upto) = ing.frozen_wal.take() {
                 ing.wal.trim(upto)?;
+                self.wal_bytes.store(ing.wal.bytes(), Ordering::Relaxed);
             }
         }
         let _s = self.signal.lock();
@@ -84,13 +136,22 @@ impl Inner {
             points = frozen.points(),
             "flushed head"
         );
-        Ok(())
+        Ok(Flushed::Done)
     }
 
     /// Writes every series of a head, one segment file per time partition it touches.
-    fn write_head(&self, head: &Head, seq: u64) -> Result<Vec<Arc<Segment>>, StoreError> {
+    /// `None` if it gave up (see [`Deadline`]); then no file it wrote is left.
+    fn write_head(
+        &self,
+        head: &Head,
+        seq: u64,
+        until: Deadline,
+    ) -> Result<Option<Vec<Arc<Segment>>>, StoreError> {
+        if self.must_give_up(until) {
+            return Ok(None);
+        }
         let all = head.all();
-        let guards: Vec<_> = all.iter().map(|(_, s)| s.read()).collect();
+        // The index before the series' locks (lock order: see the module docs of `durable`).
         let index = self.index.read();
         let mut metas = Vec::with_capacity(all.len());
         for (id, _) in &all {
@@ -106,6 +167,7 @@ impl Inner {
             metas.push((meta, unit));
         }
         drop(index);
+        let guards: Vec<_> = all.iter().map(|(_, s)| s.read()).collect();
         let mut parts: BTreeMap<i64, Vec<(usize, std::ops::Range<usize>)>> = BTreeMap::new();
         let w = self.partition_width();
         for (si, g) in guards.iter().enumerate() {
@@ -124,13 +186,18 @@ impl Inner {
         let mut out = Vec::with_capacity(parts.len());
         for (p, entries) in parts {
             let mut wr = SegmentWriter::create(&self.seg_dir, p, seq, seq)?;
-            for (si, r) in entries {
+            for (n, (si, r)) in entries.into_iter().enumerate() {
+                if n % SERIES_PER_CHECK == 0 && self.must_give_up(until) {
+                    wr.abandon();
+                    remove_segments(&out);
+                    return Ok(None);
+                }
                 let (meta, unit) = &metas[si];
                 wr.series(all[si].0, meta, unit.clone(), &guards[si].points, r)?;
             }
             out.push(Arc::new(wr.finish()?));
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Merges the segments of every partition that has overlapping segments or at least
@@ -166,7 +233,12 @@ impl Inner {
         let max_seq = segs.iter().map(|s| s.max_seq).max().unwrap_or(0);
         let ids: BTreeSet<SeriesId> = segs.iter().flat_map(|s| s.series.keys().copied()).collect();
         let mut wr = SegmentWriter::create(&self.seg_dir, p, min_seq, max_seq)?;
-        for id in ids {
+        for (n, id) in ids.into_iter().enumerate() {
+            if n % SERIES_PER_CHECK == 0 && self.must_give_up(Deadline::NONE) {
+                // The inputs stay in place; the next compaction starts over.
+                wr.abandon();
+                return Ok(());
+            }
             let mut acc: Option<Points> = None;
             let mut meta = None;
             for s in segs {
@@ -242,5 +314,16 @@ impl Inner {
             );
         }
         Ok(expired.len())
+    }
+}
+
+/// Deletes segment files written by a flush that gave up (never installed, so no reader has
+/// them). A file left behind would be loaded next to the replayed log: harmless (the log's
+/// points win) but wasteful, so a failure is only logged.
+fn remove_segments(segs: &[Arc<Segment>]) {
+    for s in segs {
+        if let Err(e) = fs::remove_file(&s.path) {
+            tracing::warn!(file = %s.path.display(), error = %e, "could not delete a segment of an abandoned flush");
+        }
     }
 }

@@ -12,6 +12,32 @@
 //!
 //! Owns the data directory and everything in it. Knows nothing of HTTP or compute; the
 //! clock comes in through [`StoreConfig::clock`].
+//!
+//! # Lock order
+//!
+//! Locks are taken top to bottom only. Only the first three are ever held while another
+//! lock is taken; every other lock is a leaf: taken, used and released within one call,
+//! never held while taking any lock (a temporary guard lives to the end of its statement,
+//! so a leaf guard never shares a statement with another lock).
+//!
+//! ```text
+//!  1. DurableStore::threads  open/close/drop only; held while joining the background
+//!                            threads, which never take it
+//!  2. Inner::maint           flush, compaction, retention (the segment list's one writer)
+//!  3. Inner::ingest          one writer at a time: plan, log append, index commit,
+//!                            head apply, freeze
+//!  ── leaves ──────────────────────────────────────────────────────────────────────────────
+//!  4. Inner::index           series metadata (read: plan, reads, catalog; write: commit)
+//!  5. Inner::version         swapped whole; readers clone the Arc and release
+//!  6. Head::slots, then one or more series' data locks (in that order; a frozen head's
+//!     series are only read, so a flush may hold many of them at once)
+//!  7. Syncer::state          released while the fsync runs
+//!  8. Inner::signal          condition-variable waits hold only it
+//! ```
+//!
+//! `/metrics` takes leaves only (the log size is mirrored in an atomic), so a scrape never
+//! waits behind a writer's log append. The in-memory engine follows the same order with its
+//! writer mutex in place of `ingest`.
 
 mod bytes;
 mod catalog;
@@ -48,6 +74,7 @@ use crate::head::Head;
 use crate::index::Index;
 use crate::memory::FEED_CAPACITY;
 use crate::points::{move_logs, move_numeric, move_strings};
+use maintain::{Deadline, Flushed};
 use segment::Segment;
 use sync::Syncer;
 use wal::WalWriter;
@@ -102,12 +129,18 @@ pub(crate) struct Inner {
     syncer: Syncer,
     feed: broadcast::Sender<Arc<Vec<Change>>>,
     closed: AtomicBool,
+    /// Set while the background threads are being stopped: a flush or compaction they are
+    /// running gives up (see `maintain.rs`), so stopping never waits for one to finish.
+    stopping: AtomicBool,
     /// Serializes flush, compaction and retention (the only changes to the segment list).
     maint: Mutex<Maint>,
     signal: Mutex<Signal>,
     wake: Condvar,
     flushed: Condvar,
     ingested: AtomicU64,
+    /// Bytes of log files, mirrored from [`Ingest::wal`] whenever it changes, so `/metrics`
+    /// reads it without waiting for the ingest lock (held across a log append).
+    wal_bytes: AtomicU64,
     recovery: RecoveryReport,
     /// Held for the life of the store; the OS releases it if the process dies.
     _lock: std::fs::File,
@@ -158,6 +191,7 @@ impl DurableStore {
         let wal =
             WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
         let syncer = Syncer::new(wal.file(), 0);
+        let wal_bytes = AtomicU64::new(wal.bytes());
         let inner = Arc::new(Inner {
             dir,
             seg_dir,
@@ -174,6 +208,7 @@ impl DurableStore {
             syncer,
             feed: broadcast::channel(FEED_CAPACITY).0,
             closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             maint: Mutex::new(Maint {
                 next_seq: rec.next_seq,
             }),
@@ -181,6 +216,7 @@ impl DurableStore {
             wake: Condvar::new(),
             flushed: Condvar::new(),
             ingested: AtomicU64::new(0),
+            wal_bytes,
             recovery: rec.report,
             config,
             _lock: lock,
@@ -226,9 +262,10 @@ impl DurableStore {
     /// Writes the head to segments now and trims the log.
     pub fn flush(&self) -> Result<(), StoreError> {
         // A head frozen earlier goes first, so the freeze below can happen.
-        self.inner.maintain(false)?;
+        self.inner.maintain(false, Deadline::NONE)?;
         self.inner.freeze()?;
-        self.inner.maintain(false)
+        self.inner.maintain(false, Deadline::NONE)?;
+        Ok(())
     }
 
     /// Merges the segments of each partition that holds more than one into one, so late
@@ -246,7 +283,10 @@ impl DurableStore {
         Ok(())
     }
 
+    /// Stops the background threads, making a flush or compaction they are running give up
+    /// (its points stay in the log), so this returns promptly at any series count.
     fn stop_threads(&self) {
+        self.inner.stopping.store(true, Ordering::Release);
         self.inner.signal.lock().stop = true;
         self.inner.wake.notify_all();
         for t in self.threads.lock().drain(..) {
@@ -254,6 +294,7 @@ impl DurableStore {
                 tracing::error!("a store background thread panicked");
             }
         }
+        self.inner.stopping.store(false, Ordering::Release);
     }
 }
 
@@ -304,7 +345,7 @@ impl Inner {
             if let Some(e) = self.syncer.failed() {
                 return Err(StoreError::Io(e));
             }
-            let plan = self.index.read().plan(batch)?;
+            let plan = self.index.read().plan(batch, &self.config.limits)?;
             let mut frame = codec::encode(&plan, wal::HEADER);
             if frame.len() - wal::HEADER > wal::MAX_PAYLOAD {
                 return Err(StoreError::Io(io::Error::new(
@@ -314,6 +355,7 @@ impl Inner {
             }
             wal::seal(&mut frame);
             let lsn = ing.wal.append(&frame)?;
+            self.wal_bytes.store(ing.wal.bytes(), Ordering::Relaxed);
             self.syncer.set_written(lsn);
             self.index.write().commit(&plan);
             let active = self.current().active.clone();
@@ -380,7 +422,7 @@ impl Inner {
             if stop {
                 return;
             }
-            if let Err(e) = self.maintain(true) {
+            if let Err(e) = self.maintain(true, Deadline::NONE) {
                 tracing::error!(error = %e, "store maintenance failed; retrying");
             }
         }
@@ -401,12 +443,6 @@ impl Inner {
                 tracing::error!(error = %e, "interval log sync failed");
             }
         }
-    }
-
-    fn disk_bytes(&self, v: &Version) -> u64 {
-        let segs: u64 = v.segments.iter().map(|s| s.bytes).sum();
-        let cat = std::fs::metadata(self.dir.join(catalog::FILE)).map_or(0, |m| m.len());
-        segs + self.ingest.lock().wal.bytes() + cat
     }
 }
 
@@ -479,25 +515,35 @@ impl Store for DurableStore {
     }
 
     fn metrics(&self) -> Vec<(&'static str, f64)> {
+        // Each lock is taken in a statement of its own and released before the next: a
+        // guard alive inside the `vec![...]` below would live to the end of the statement
+        // (lock order: see the module docs).
         let i = &self.inner;
+        let series = i.index.read().len();
         let v = i.current();
+        let wal_bytes = i.wal_bytes.load(Ordering::Relaxed);
         let heads = [Some(&v.active), v.frozen.as_ref()];
         let head_points: u64 = heads.iter().flatten().map(|h| h.points()).sum();
         let head_bytes: u64 = heads.iter().flatten().map(|h| h.bytes()).sum();
         let seg_points: u64 = v.segments.iter().map(|s| s.points).sum();
+        let seg_bytes: u64 = v.segments.iter().map(|s| s.bytes).sum();
+        let catalog_bytes = std::fs::metadata(i.dir.join(catalog::FILE)).map_or(0, |m| m.len());
         let r = &i.recovery;
         vec![
             (
                 "store_points_ingested_total",
                 i.ingested.load(Ordering::Relaxed) as f64,
             ),
-            ("store_series", i.index.read().len() as f64),
+            ("store_series", series as f64),
             ("store_segments", v.segments.len() as f64),
             ("store_segment_points", seg_points as f64),
-            ("store_disk_bytes", i.disk_bytes(&v) as f64),
+            (
+                "store_disk_bytes",
+                (seg_bytes + wal_bytes + catalog_bytes) as f64,
+            ),
             ("store_head_points", head_points as f64),
             ("store_head_bytes", head_bytes as f64),
-            ("store_wal_bytes", i.ingest.lock().wal.bytes() as f64),
+            ("store_wal_bytes", wal_bytes as f64),
             ("store_recovery_replayed_records", r.records_replayed as f64),
             ("store_recovery_truncated_bytes", r.bytes_truncated as f64),
             ("store_recovery_dropped_records", r.records_dropped as f64),
@@ -512,14 +558,33 @@ impl Store for DurableStore {
             }
         }
         self.stop_threads();
-        // Writes are refused from here on; flush what the heads hold.
-        self.inner.maintain(false)?;
-        {
-            let mut ing = self.inner.ingest.lock();
-            self.inner.freeze_locked(&mut ing)?;
-        }
-        self.inner.maintain(false)?;
+        // Writes are refused from here on; everything acknowledged is in the log. Flushing
+        // the heads only spares the next open a replay, so it gets a time budget: a head of
+        // a million series would otherwise hold shutdown for many seconds.
         self.inner.syncer.sync_all()?;
+        let until = Deadline::at(Instant::now() + self.inner.config.shutdown_flush_budget);
+        let mut flushed = self.inner.maintain(false, until)?;
+        if flushed != Flushed::Abandoned {
+            {
+                let mut ing = self.inner.ingest.lock();
+                self.inner.freeze_locked(&mut ing)?;
+            }
+            flushed = self.inner.maintain(false, until)?;
+        }
+        self.inner.syncer.sync_all()?;
+        if flushed == Flushed::Abandoned {
+            let v = self.inner.current();
+            let points: u64 = [Some(&v.active), v.frozen.as_ref()]
+                .iter()
+                .flatten()
+                .map(|h| h.points())
+                .sum();
+            tracing::info!(
+                points,
+                budget_secs = self.inner.config.shutdown_flush_budget.as_secs_f64(),
+                "the head did not fit the shutdown flush budget; it stays in the write-ahead log and is replayed at the next start"
+            );
+        }
         tracing::info!(dir = %self.inner.dir.display(), "store closed");
         Ok(())
     }

@@ -187,6 +187,15 @@ impl SegmentWriter {
         Ok(())
     }
 
+    /// Stops writing and deletes the temporary file (recovery would delete it anyway).
+    pub(crate) fn abandon(self) {
+        let SegmentWriter { tmp, out, .. } = self;
+        drop(out);
+        if let Err(e) = fs::remove_file(&tmp) {
+            tracing::warn!(file = %tmp.display(), error = %e, "could not delete an abandoned segment");
+        }
+    }
+
     /// Writes the index, syncs, and renames into place. The caller syncs the directory.
     pub(crate) fn finish(mut self) -> Result<Segment, SegmentError> {
         let mut ix = Vec::new();
