@@ -136,9 +136,8 @@ impl Index {
         batch: Vec<SeriesWrite>,
         limits: &Limits,
     ) -> Result<Plan, StoreError> {
+        self.check(&batch, limits)?;
         let mut plan = Plan::default();
-        // New series per dataset in this batch, for the series limit.
-        let mut added: HashMap<Arc<str>, u64> = HashMap::new();
         // Channels this batch creates, so two series of a new channel must agree on a type.
         let mut new_channels: HashMap<(Arc<str>, Arc<str>), ValueType> = HashMap::new();
         let mut new_series: HashMap<(Arc<str>, Arc<str>, Tags), SeriesId> = HashMap::new();
@@ -151,7 +150,6 @@ impl Index {
                     values: w.values.len(),
                 });
             }
-            check_tags(&w, limits)?;
             let attempted = w.values.value_type();
             let entry = self
                 .datasets
@@ -182,11 +180,7 @@ impl Index {
                 None => {
                     let key = (w.dataset.clone(), w.channel.clone(), w.tags.clone());
                     let next = SeriesId(self.len() + new_series.len() as u64);
-                    let id = *new_series.entry(key).or_insert(next);
-                    if id == next {
-                        self.admit_series(&w.dataset, &mut added, limits)?;
-                    }
-                    id
+                    *new_series.entry(key).or_insert(next)
                 }
             };
             match slot_of.get(&id) {
@@ -221,23 +215,57 @@ impl Index {
         Ok(plan)
     }
 
-    /// Counts one new series of `dataset` against the limit.
-    fn admit_series(
-        &self,
-        dataset: &Arc<str>,
-        added: &mut HashMap<Arc<str>, u64>,
-        limits: &Limits,
-    ) -> Result<(), StoreError> {
-        let existing = self.dataset_series(dataset);
-        let n = added.entry(dataset.clone()).or_insert(0);
-        *n += 1;
-        if existing.saturating_add(*n) > limits.max_series_per_dataset {
-            return Err(StoreError::TooManySeries {
-                dataset: dataset.to_string(),
-                existing,
-                added: *n,
-                limit: limits.max_series_per_dataset,
-            });
+    /// Checks a batch against the index, the limits and itself without building anything:
+    /// lengths, one type per channel, tag limits, and the series limit (distinct new series
+    /// per dataset). What [`Index::plan`] refuses, this refuses; the cluster calls it (through
+    /// `Store::validate`) before it publishes a write every node must accept.
+    pub(crate) fn check(&self, batch: &[SeriesWrite], limits: &Limits) -> Result<(), StoreError> {
+        let mut types: HashMap<(&str, &str), ValueType> = HashMap::new();
+        let mut new_series: std::collections::HashSet<(&str, &str, &Tags)> =
+            std::collections::HashSet::new();
+        let mut added: HashMap<&str, u64> = HashMap::new();
+        for w in batch {
+            if w.timestamps.len() != w.values.len() {
+                return Err(StoreError::LengthMismatch {
+                    channel: w.channel.to_string(),
+                    timestamps: w.timestamps.len(),
+                    values: w.values.len(),
+                });
+            }
+            check_tags(w, limits)?;
+            let attempted = w.values.value_type();
+            let entry = self
+                .datasets
+                .get(&*w.dataset)
+                .and_then(|m| m.get(&*w.channel));
+            let key = (&*w.dataset, &*w.channel);
+            let existing = entry
+                .map(|e| e.value_type)
+                .or_else(|| types.get(&key).copied());
+            if let Some(existing) = existing.filter(|&t| t != attempted) {
+                return Err(StoreError::TypeConflict {
+                    dataset: w.dataset.to_string(),
+                    channel: w.channel.to_string(),
+                    existing: existing.name(),
+                    attempted: attempted.name(),
+                });
+            }
+            types.entry(key).or_insert(attempted);
+            let known = entry.is_some_and(|e| e.by_tags.contains_key(&w.tags));
+            if known || !new_series.insert((&w.dataset, &w.channel, &w.tags)) {
+                continue;
+            }
+            let existing = self.dataset_series(&w.dataset);
+            let n = added.entry(&w.dataset).or_insert(0);
+            *n += 1;
+            if existing.saturating_add(*n) > limits.max_series_per_dataset {
+                return Err(StoreError::TooManySeries {
+                    dataset: w.dataset.to_string(),
+                    existing,
+                    added: *n,
+                    limit: limits.max_series_per_dataset,
+                });
+            }
         }
         Ok(())
     }

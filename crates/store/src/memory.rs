@@ -80,6 +80,10 @@ impl Store for MemoryStore {
         Ok(WriteReceipt { points })
     }
 
+    fn validate(&self, batch: &[SeriesWrite]) -> Result<(), StoreError> {
+        self.index.read().check(batch, &self.limits)
+    }
+
     fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelInfo> {
         self.index.read().channel(dataset, channel)
     }

@@ -41,6 +41,26 @@ fn the_series_limit_refuses_the_whole_write_and_stores_nothing() {
             ])
             .unwrap();
         // Two more new series (and points for a known one) exceed 3: nothing is stored.
+        // `validate` (what the cluster checks before publishing) refuses it the same way.
+        let over = vec![
+            dbl("ds", "a", tags(&[("n", "1")]), &[2], &[2.0]),
+            dbl("ds", "b", tags(&[]), &[1], &[1.0]),
+            dbl("ds", "a", tags(&[("n", "3")]), &[1], &[1.0]),
+        ];
+        let err = store.validate(&over).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::TooManySeries {
+                    existing: 2,
+                    added: 2,
+                    limit: 3,
+                    ..
+                }
+            ),
+            "{name}: {err}"
+        );
+        assert!(store.validate(&over[..2]).is_ok(), "{name}");
         let err = store
             .write(vec![
                 dbl("ds", "a", tags(&[("n", "1")]), &[2], &[2.0]),
@@ -121,9 +141,10 @@ fn tag_limits_refuse_the_whole_write() {
             (tags(&[("k", "a value of 17 bytes")]), "long value"),
         ];
         for (t, what) in cases {
-            let err = store
-                .write(vec![ok.clone(), dbl("ds", "bad", t, &[1], &[1.0])])
-                .unwrap_err();
+            let batch = vec![ok.clone(), dbl("ds", "bad", t, &[1], &[1.0])];
+            let checked = store.validate(&batch).unwrap_err();
+            let err = store.write(batch).unwrap_err();
+            assert_eq!(checked.to_string(), err.to_string(), "{name}, {what}");
             match (&err, what) {
                 (
                     StoreError::TooManyTags {

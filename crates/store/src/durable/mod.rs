@@ -451,6 +451,13 @@ impl Store for DurableStore {
         self.inner.write(batch)
     }
 
+    fn validate(&self, batch: &[SeriesWrite]) -> Result<(), StoreError> {
+        self.inner
+            .index
+            .read()
+            .check(batch, &self.inner.config.limits)
+    }
+
     fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelInfo> {
         self.inner.index.read().channel(dataset, channel)
     }
