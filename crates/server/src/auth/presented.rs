@@ -142,6 +142,7 @@ pub(crate) async fn logout() -> Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
