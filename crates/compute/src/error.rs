@@ -82,6 +82,23 @@ pub enum DiagnosticKind {
     },
 }
 
+impl DiagnosticKind {
+    /// The dataset RID this problem names, if any: a caller may not learn what a dataset it
+    /// cannot read holds, so the server checks read grants on these too.
+    pub fn dataset(&self) -> Option<&str> {
+        match self {
+            DiagnosticKind::ChannelNotFound { dataset, .. }
+            | DiagnosticKind::WrongChannelType { dataset, .. } => Some(dataset),
+            DiagnosticKind::UnsupportedNode { .. }
+            | DiagnosticKind::MissingVariable { .. }
+            | DiagnosticKind::VariableHasWrongType { .. }
+            | DiagnosticKind::UnitConversionInvalid { .. }
+            | DiagnosticKind::InvalidRegex { .. }
+            | DiagnosticKind::InvalidArgument { .. } => None,
+        }
+    }
+}
+
 /// Why an argument was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidReason {

@@ -164,6 +164,19 @@ impl Plan {
         out
     }
 
+    /// Every dataset RID the plan reads, so a caller's read grants can be checked before
+    /// anything is evaluated. Sorted, without duplicates.
+    pub fn datasets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .leaves()
+            .iter()
+            .map(|(c, _)| c.dataset.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The channel type the result is built from (numeric for ranges and range values).
     pub fn kind(&self) -> ChannelKind {
         match &self.output {

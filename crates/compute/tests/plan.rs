@@ -260,3 +260,19 @@ fn future_points_are_sent_once_visible_and_end_strictly_increases() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_plan_names_the_datasets_it_reads_and_diagnostics_name_theirs() {
+    let s = source();
+    let node = channel_node("numeric", "pressure", &[], None);
+    let planned = plan(&node, &empty_context(), &s).unwrap();
+    assert_eq!(planned.datasets(), vec![DATASET.to_string()]);
+    // A numeric series over the enum channel: the diagnostic names the dataset.
+    let wrong = channel_node("numeric", "valve", &[], None);
+    let diagnostics = plan(&wrong, &empty_context(), &s).unwrap_err();
+    let named: Vec<_> = diagnostics
+        .iter()
+        .filter_map(|d| d.kind.dataset())
+        .collect();
+    assert_eq!(named, vec![DATASET]);
+}

@@ -1,6 +1,7 @@
 //! Shared server state: the store, compute source, change hub, clock, limits and the
 //! shutdown phase every connection watches.
 
+use crate::auth::{AuthMode, Registry};
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::hub::ChangeHub;
@@ -36,6 +37,8 @@ pub struct App {
     /// Subscription evaluations running at once: one per core, so thousands of live
     /// subscriptions queue for CPU instead of each taking a blocking thread.
     pub(crate) compute_slots: tokio::sync::Semaphore,
+    /// The live token set when auth is on; `None` lets every request do everything.
+    pub(crate) auth: Option<Arc<Registry>>,
 }
 
 impl App {
@@ -44,7 +47,12 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
         let hub = ChangeHub::start(store.changes());
         let (phase, _) = watch::channel(Phase::Running);
+        let auth = match &config.auth {
+            AuthMode::Off => None,
+            AuthMode::Tokens(file) => Some(Registry::start(file.clone())),
+        };
         Arc::new(App {
+            auth,
             store,
             config,
             clock,

@@ -1,6 +1,7 @@
 //! Server limits and timings. Every number a user may want to tune lives here, with the
 //! default the protocol documents.
 
+use crate::auth::AuthMode;
 use std::time::Duration;
 
 /// Configuration of one server instance.
@@ -20,6 +21,12 @@ pub struct ServerConfig {
     pub drain_period: Duration,
     /// Messages that may wait for a slow WebSocket reader before producers pause.
     pub connection_queue: usize,
+    /// Whether requests need a token (see `auth`); off by default, which only a loopback
+    /// listener should run with.
+    pub auth: AuthMode,
+    /// Serve `GET /metrics` without a token even when auth is on, for a Prometheus that
+    /// scrapes without credentials.
+    pub public_metrics: bool,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +39,8 @@ impl Default for ServerConfig {
             ping_interval: Duration::from_secs(20),
             drain_period: Duration::from_secs(10),
             connection_queue: 64,
+            auth: AuthMode::Off,
+            public_metrics: false,
         }
     }
 }

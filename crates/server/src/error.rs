@@ -11,10 +11,11 @@ mod compute;
 pub(crate) use catalogue::ErrorName;
 pub(crate) use compute::ComputeRequestError;
 
+use crate::auth::AuthFailure;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sightline_store::{StoreError, TagPart};
-use sightline_wire::errors::WireError;
+use sightline_wire::errors::{list_param, WireError};
 use sightline_wire::time::TimeError;
 use sightline_wire::ParseError;
 
@@ -70,6 +71,15 @@ pub(crate) enum ApiError {
     /// The compute graph was refused or its evaluation failed.
     #[error(transparent)]
     Compute(#[from] ComputeRequestError),
+    /// No valid token (auth is on).
+    #[error("{reason}")]
+    Unauthenticated { reason: AuthFailure },
+    /// The token may not write these datasets; nothing was stored.
+    #[error("this token may not write to {}", list_param(.rids))]
+    WriteDenied { rids: Vec<String> },
+    /// The token may not read these datasets; nothing was computed.
+    #[error("this token may not read {}", list_param(.rids))]
+    ReadDenied { rids: Vec<String> },
     /// A blocking task died; a bug, logged with its instance id.
     #[error("internal task failed: {detail}")]
     TaskFailed { detail: String },
@@ -155,6 +165,13 @@ impl ApiError {
                 }
             },
             ApiError::Compute(e) => e.to_wire(),
+            ApiError::Unauthenticated { .. } => DefaultUnauthorized.error(message),
+            ApiError::WriteDenied { rids } => DefaultPermissionDenied
+                .error(message)
+                .with_param("rids", list_param(rids)),
+            ApiError::ReadDenied { rids } => ComputeNotAuthorized
+                .error(message)
+                .with_param("dataSourceRids", list_param(rids)),
             ApiError::TaskFailed { .. } => internal(self, DefaultInternal),
         }
     }
@@ -195,6 +212,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        if matches!(self, ApiError::Unauthenticated { .. }) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
             );
         }
         response

@@ -1,6 +1,7 @@
 //! Sightline's HTTP and WebSocket server: the composition root that joins store and compute.
 //!
-//! Owns: routes, request parsing and validation, the mapping of every layer's errors to
+//! Owns: routes, authentication and per-dataset grants (`auth`), request parsing and
+//! validation, the mapping of every layer's errors to
 //! upstream error names, subscriptions and their scheduling (`minDelay`, coalescing,
 //! backpressure), pings, and graceful shutdown.
 //!
@@ -8,12 +9,14 @@
 //! to the store through `sightline_store::Store` and to compute through its `Plan` API.
 
 mod app;
+pub mod auth;
 mod clock;
 mod config;
 pub mod demo;
 mod error;
 mod http;
 mod hub;
+mod reads;
 mod source;
 mod ws;
 

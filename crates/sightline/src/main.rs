@@ -4,6 +4,7 @@
 mod cluster;
 mod import;
 mod serve;
+mod token;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Bench(sightline_loadgen::BenchArgs),
     /// Imports CSV (and Parquet) files into a running server through its columnar writer.
     Import(import::ImportArgs),
+    /// Creates, lists and revokes API tokens (`sightline token create --help`).
+    Token(token::TokenArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),
         Command::Import(args) => runtime.block_on(import::run(args)),
+        Command::Token(args) => token::run(args),
     }
 }

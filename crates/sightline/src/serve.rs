@@ -1,6 +1,7 @@
 //! `sightline serve`: opens the durable store, builds the server and runs it until a signal.
 
 use anyhow::Context as _;
+use sightline_server::auth::{AuthMode, TokenFile};
 use sightline_server::{App, ServerConfig, SystemClock};
 use sightline_store::{parse_duration, DurableStore, FsyncPolicy, Limits, Store, StoreConfig};
 use std::net::SocketAddr;
@@ -61,10 +62,21 @@ pub(crate) struct ServeArgs {
     max_tag_value_bytes: usize,
     #[command(flatten)]
     cluster: crate::cluster::ClusterArgs,
+    /// Listen on a non-loopback address even though no token exists, so anyone who can
+    /// reach the port may read and write every dataset. Without it the server refuses to
+    /// start there until `sightline token create` made a token.
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// Serve `GET /metrics` without a token even when tokens are required.
+    #[arg(long)]
+    public_metrics: bool,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let (auth, auth_line) = auth_mode(&args)?;
     let config = ServerConfig {
+        auth,
+        public_metrics: args.public_metrics,
         max_body_bytes: args.max_body_bytes,
         ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
         drain_period: Duration::from_secs(args.drain_secs),
@@ -99,6 +111,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    println!("{auth_line}");
     // Tests and scripts read this line to find the port.
     println!("Sightline listening on http://{addr}");
     tracing::info!(%addr, ws = %format!("ws://{addr}/persistent-compute/ws"), "Sightline ready");
@@ -114,6 +127,47 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // shutdown, so the store is leaked instead.
     std::mem::forget(store);
     Ok(())
+}
+
+/// Auth is on when the data directory has tokens; off without tokens only on a loopback
+/// address (or with `--insecure-no-auth`). Returns the mode and the line that says so.
+fn auth_mode(args: &ServeArgs) -> anyhow::Result<(AuthMode, String)> {
+    let file = TokenFile::in_data_dir(&args.data_dir);
+    let tokens = file
+        .load()
+        .with_context(|| format!("reading the tokens in {}", file.path().display()))?;
+    if !tokens.tokens.is_empty() {
+        let line = format!(
+            "Auth: on, {} token(s) in {} (reloaded when it changes)",
+            tokens.tokens.len(),
+            file.path().display()
+        );
+        return Ok((AuthMode::Tokens(file), line));
+    }
+    if args.listen.ip().is_loopback() {
+        let line = format!(
+            "Auth: off (no tokens in {}; only this machine can connect). \
+             Create one with `sightline token create` and restart to require tokens.",
+            file.path().display()
+        );
+        return Ok((AuthMode::Off, line));
+    }
+    if args.insecure_no_auth {
+        let line = format!(
+            "Auth: OFF on {} (--insecure-no-auth): anyone who reaches this port may read and \
+             write every dataset",
+            args.listen
+        );
+        return Ok((AuthMode::Off, line));
+    }
+    anyhow::bail!(
+        "refusing to listen on {} without authentication: {} holds no tokens.\n\
+         Create one first, e.g. `sightline token create --data-dir {} --name admin --read '*' --write '*'`,\n\
+         listen on 127.0.0.1, or pass --insecure-no-auth to accept any client.",
+        args.listen,
+        file.path().display(),
+        args.data_dir.display()
+    )
 }
 
 fn print_demo_help(addr: SocketAddr) {

@@ -59,6 +59,9 @@ pub(crate) enum ComputeRequestError {
     /// Planning found problems; each carries its JSON path.
     #[error("{}", .diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))]
     Plan { diagnostics: Vec<Diagnostic> },
+    /// The subscriber's token may not read these datasets.
+    #[error("this token may not read {}", list_param(.rids))]
+    PermissionDenied { rids: Vec<String> },
     /// Evaluation failed.
     #[error(transparent)]
     Evaluation(#[from] ComputeError),
@@ -109,6 +112,9 @@ impl ComputeRequestError {
             ComputeRequestError::UnknownResultConfiguration { type_name } => DefaultInvalidArgument
                 .error(message)
                 .with_param("type", type_name.clone()),
+            ComputeRequestError::PermissionDenied { rids } => PersistentComputePermissionDenied
+                .error(message)
+                .with_param("rids", list_param(rids)),
             ComputeRequestError::Plan { diagnostics } => diagnostics_error(diagnostics, message),
             ComputeRequestError::Evaluation(e) => match e {
                 ComputeError::InvalidRange { .. } => ComputeInvalidLiteralRange.error(message),

@@ -2,13 +2,16 @@
 
 use super::read_json;
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::{blocking, ApiError, ComputeRequestError};
 use crate::source::StoreSource;
 use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
+use sightline_compute::Plan;
 use sightline_wire::scout_compute::{
-    ComputeNodeRequest, ComputeNodeResponse, ComputeUnitResult, ComputeUnitsRequest,
+    ComputableNode, ComputeNodeRequest, ComputeNodeResponse, ComputeUnitResult,
+    ComputeUnitsRequest, Context,
 };
 use sightline_wire::time::timestamp_to_nanos;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use std::sync::Arc;
 /// `POST /compute/v2/compute`.
 pub(crate) async fn compute(
     State(app): State<Arc<App>>,
+    caller: Caller,
     body: Body,
 ) -> Result<Json<ComputeNodeResponse>, ApiError> {
     let req: ComputeNodeRequest =
@@ -24,8 +28,7 @@ pub(crate) async fn compute(
     let response = blocking(move || {
         let source = StoreSource(store.as_ref());
         let range = time_range(&req)?;
-        let plan = sightline_compute::plan(&req.node, &req.context, &source)
-            .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
+        let plan = checked_plan(&caller, &req.node, &req.context, &source)?;
         Ok(plan
             .compute(&source, range.0, range.1)
             .map_err(ComputeRequestError::from)?)
@@ -37,6 +40,7 @@ pub(crate) async fn compute(
 /// `POST /compute/v2/compute/units`.
 pub(crate) async fn compute_units(
     State(app): State<Arc<App>>,
+    caller: Caller,
     body: Body,
 ) -> Result<Json<ComputeUnitResult>, ApiError> {
     let req: ComputeUnitsRequest =
@@ -44,12 +48,27 @@ pub(crate) async fn compute_units(
     let store = app.store.clone();
     let units = blocking(move || {
         let source = StoreSource(store.as_ref());
-        sightline_compute::plan(&req.node, &req.context, &source)
-            .map(|plan| plan.unit_result())
-            .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics }.into())
+        checked_plan(&caller, &req.node, &req.context, &source).map(|plan| plan.unit_result())
     })
     .await?;
     Ok(Json(units))
+}
+
+/// Plans the graph and refuses it (403 `Compute:NotAuthorized`) if it reads a dataset the
+/// caller may not read, before any planning error could describe such a dataset.
+fn checked_plan(
+    caller: &Caller,
+    node: &ComputableNode,
+    context: &Context,
+    source: &StoreSource<'_>,
+) -> Result<Plan, ApiError> {
+    let planned = sightline_compute::plan(node, context, source);
+    caller.require_read(
+        crate::reads::unreadable(caller, &planned)
+            .iter()
+            .map(String::as_str),
+    )?;
+    Ok(planned.map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?)
 }
 
 fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {

@@ -4,6 +4,7 @@
 use super::convert;
 use super::read_json;
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::{blocking, ApiError};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,6 +16,7 @@ use std::sync::Arc;
 /// `POST /storage/writer/v1`.
 pub(crate) async fn write_batches(
     State(app): State<Arc<App>>,
+    caller: Caller,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let req = read_json(
@@ -23,33 +25,41 @@ pub(crate) async fn write_batches(
         "WriteBatchesRequestExternal",
     )
     .await?;
-    store(&app, convert::row_request(req)?).await
+    store(&app, &caller, convert::row_request(req)?).await
 }
 
 /// `POST /storage/writer/v1/columnar`.
 pub(crate) async fn write_column_batches(
     State(app): State<Arc<App>>,
+    caller: Caller,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let req = read_json(body, app.config.max_body_bytes, "WriteColumnBatchesRequest").await?;
-    store(&app, convert::column_request(req)?).await
+    store(&app, &caller, convert::column_request(req)?).await
 }
 
 /// `POST /storage/writer/v1/logs/{dataSourceRid}`.
 pub(crate) async fn write_logs(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(rid): Path<String>,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
+    // Refuse before reading a body that could not be stored anyway.
+    caller.require_write([rid.as_str()])?;
     let req = read_json(body, app.config.max_body_bytes, "WriteLogsRequest").await?;
-    store(&app, convert::logs_request(&rid, req)?).await
+    store(&app, &caller, convert::logs_request(&rid, req)?).await
 }
 
-/// Hands the writes to the store off the runtime (a write may wait for an fsync).
+/// Checks that `caller` may write every dataset of `writes` (403 and nothing stored
+/// otherwise), then hands the writes to the store off the runtime (a write may wait for an
+/// fsync).
 pub(crate) async fn store(
     app: &Arc<App>,
+    caller: &Caller,
     writes: Vec<SeriesWrite>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require_write(writes.iter().map(|w| &*w.dataset))?;
     let points = convert::point_count(&writes);
     if points == 0 {
         return Ok(StatusCode::NO_CONTENT);

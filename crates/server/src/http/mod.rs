@@ -1,8 +1,14 @@
-//! HTTP routes: the writer API, HTTP compute, `/metrics`, and the WebSocket upgrade.
+//! HTTP routes: the writer API, HTTP compute, `/metrics`, `/health`, login, and the
+//! WebSocket upgrade.
+//!
+//! Every route added to `protected` goes through `auth::authenticate` (401 without a valid
+//! token when auth is on) and its handler gets an `auth::Caller` to check grants with; only
+//! the routes of `open` are reachable without a token.
 
 mod body;
 mod compute;
 mod convert;
+mod health;
 mod ingest;
 mod metrics;
 mod nominal;
@@ -16,8 +22,7 @@ pub(crate) use body::read_json;
 
 /// All routes of the server.
 pub(crate) fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/persistent-compute/enabled", get(crate::ws::enabled))
+    let protected = Router::new()
         .route("/persistent-compute/ws", get(crate::ws::upgrade))
         .route("/storage/writer/v1", post(ingest::write_batches))
         .route(
@@ -33,7 +38,27 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             post(nominal::write_nominal),
         )
         .route("/compute/v2/compute", post(compute::compute))
-        .route("/compute/v2/compute/units", post(compute::compute_units))
-        .route("/metrics", get(metrics::metrics))
+        .route("/compute/v2/compute/units", post(compute::compute_units));
+    let protected = if app.config.public_metrics {
+        protected
+    } else {
+        protected.route("/metrics", get(metrics::metrics))
+    };
+    let open = Router::new()
+        .route("/persistent-compute/enabled", get(crate::ws::enabled))
+        .route("/health", get(health::health))
+        .route("/sightline/v1/login", post(crate::auth::login))
+        .route("/sightline/v1/logout", post(crate::auth::logout));
+    let open = if app.config.public_metrics {
+        open.route("/metrics", get(metrics::metrics))
+    } else {
+        open
+    };
+    protected
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::auth::authenticate,
+        ))
+        .merge(open)
         .with_state(app)
 }

@@ -4,6 +4,7 @@
 
 use super::convert::{dataset_rid, timestamps_of, unsupported};
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::{blocking, ApiError, IngestError};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -20,10 +21,13 @@ use std::sync::Arc;
 /// The handler.
 pub(crate) async fn write_nominal(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(rid): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
+    // Refuse before reading a body that could not be stored anyway.
+    caller.require_write([rid.as_str()])?;
     let limit = app.config.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit)
         .await
@@ -42,7 +46,7 @@ pub(crate) async fn write_nominal(
         Ok::<_, ApiError>(convert(&rid, request)?)
     })
     .await?;
-    super::ingest::store(&app, writes).await
+    super::ingest::store(&app, &caller, writes).await
 }
 
 /// Decompresses at most `limit` bytes, so a small bomb cannot exhaust memory.

@@ -5,6 +5,7 @@ use super::outbound::{to_json, LiveIds, Outgoing};
 use super::subscribe::prepare;
 use super::subscription::{self, Running};
 use crate::app::{App, Phase};
+use crate::auth::{Caller, TokenWatch};
 use crate::error::ErrorName;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
@@ -25,11 +26,15 @@ use uuid::Uuid;
 
 /// WebSocket close code for "going away" (server shutdown, idle timeout).
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code for "policy violation": the connection's token was revoked or expired.
+const CLOSE_POLICY: u16 = 1008;
 /// How long the writer may take to flush queued frames after the reader stopped.
 const WRITER_FLUSH: Duration = Duration::from_secs(2);
 
 struct Connection {
     app: Arc<App>,
+    /// Who opened the socket; every subscription is checked against its grants.
+    caller: Caller,
     tx: mpsc::Sender<Outgoing>,
     live: LiveIds,
     subscriptions: HashMap<Uuid, Running>,
@@ -37,14 +42,16 @@ struct Connection {
 }
 
 /// Serves one socket until either side closes it or the server shuts down.
-pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
+pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     app.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(app.config.connection_queue.max(1));
     let live = LiveIds::default();
     let writer = tokio::spawn(write_frames(sink, rx, live.clone()));
+    let mut token = TokenWatch::new(app.auth.as_ref(), caller.credential());
     let mut conn = Connection {
         app: app.clone(),
+        caller,
         tx,
         live,
         subscriptions: HashMap::new(),
@@ -84,6 +91,10 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
                 if silent >= interval {
                     conn.send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() })).await;
                 }
+            }
+            () = token.lost() => {
+                conn.expire_all().await;
+                break;
             }
             changed = phase.changed() => {
                 let current = *phase.borrow_and_update();
@@ -176,7 +187,8 @@ impl Connection {
         // Re-using a live id replaces that subscription.
         self.stop(&id);
         let app = self.app.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(&app, &request)).await;
+        let caller = self.caller.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(&app, &caller, &request)).await;
         let prepared = match prepared {
             Ok(result) => result.map_err(|refused| refused.to_wire()),
             Err(join) => {
@@ -224,6 +236,37 @@ impl Connection {
         for id in ids {
             self.stop(&id);
         }
+    }
+
+    /// The token was revoked or expired: every subscription gets
+    /// `PersistentCompute:SubscriptionAuthExpired` and stops, then the socket closes.
+    async fn expire_all(&mut self) {
+        tracing::info!(
+            token = self.caller.credential().map_or("", |c| c.name.as_str()),
+            subscriptions = self.subscriptions.len(),
+            "token revoked or expired; stopping its subscriptions"
+        );
+        let ids: Vec<Uuid> = self.subscriptions.keys().copied().collect();
+        for id in ids {
+            self.stop(&id);
+            let wire = ErrorName::PersistentComputeSubscriptionAuthExpired.error(
+                "the connection's token was revoked or has expired; reconnect with a valid token",
+            );
+            let message = ServerMessage::SubscriptionCreation(SubscriptionCreationMessage {
+                subscription_id: id,
+                creation: SubscriptionCreation::Error(SubscriptionCreationError {
+                    serializable_error: wire.to_serializable(),
+                }),
+            });
+            self.send(None, &message).await;
+        }
+        let _ = self
+            .tx
+            .send(Outgoing::Close {
+                code: CLOSE_POLICY,
+                reason: "token revoked or expired",
+            })
+            .await;
     }
 
     async fn send_client_error(&self, wire: WireError) {

@@ -7,9 +7,11 @@ mod subscribe;
 mod subscription;
 
 use crate::app::{App, Phase};
+use crate::auth::Caller;
 use crate::error::{wire_response, ErrorName};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sightline_wire::persistent_compute::IsEnabledResponse;
@@ -20,15 +22,25 @@ pub(crate) async fn enabled() -> Json<IsEnabledResponse> {
     Json(IsEnabledResponse {})
 }
 
-/// `GET /persistent-compute/ws`: upgrades unless the server is shutting down.
-pub(crate) async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
+/// `GET /persistent-compute/ws`: upgrades unless the server is shutting down. A browser that
+/// sent its token as a subprotocol gets the subprotocol echoed, as the handshake requires.
+pub(crate) async fn upgrade(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if app.phase() != Phase::Running {
         return wire_response(
             &ErrorName::SightlineShuttingDown
                 .error("the server is shutting down; connect to another instance or retry later"),
         );
     }
+    let ws = match crate::auth::websocket_protocol(&headers) {
+        Some(protocol) => ws.protocols([protocol]),
+        None => ws,
+    };
     ws.max_message_size(app.config.max_body_bytes)
-        .on_upgrade(move |socket| connection::run(socket, app))
+        .on_upgrade(move |socket| connection::run(socket, app, caller))
         .into_response()
 }

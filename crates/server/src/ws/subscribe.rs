@@ -1,6 +1,7 @@
 //! Subscription validation (PROTOCOL §5) and planning, run once per subscribe entry.
 
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::ComputeRequestError;
 use crate::source::StoreSource;
 use sightline_compute::{LiveComputation, LiveMode, Plan};
@@ -25,6 +26,7 @@ pub(crate) struct Prepared {
 /// Checks every §5 rule in order and plans the computation.
 pub(crate) fn prepare(
     app: &App,
+    caller: &Caller,
     subscription: &StreamingComputeNodeSubscription,
 ) -> Result<Prepared, ComputeRequestError> {
     let request = &subscription.compute_request;
@@ -66,8 +68,13 @@ pub(crate) fn prepare(
     }
 
     let source = StoreSource(app.store.as_ref());
-    let plan = sightline_compute::plan(&request.node, &request.context, &source)
-        .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
+    let planned = sightline_compute::plan(&request.node, &request.context, &source);
+    // Grants before planning errors: those could describe a dataset the caller may not read.
+    let rids = crate::reads::unreadable(caller, &planned);
+    if !rids.is_empty() {
+        return Err(ComputeRequestError::PermissionDenied { rids });
+    }
+    let plan = planned.map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
     if window.saturating_add(plan.look_back()) > max_window {
         return Err(ComputeRequestError::WindowWithLookBackTooLarge {
             window,

@@ -146,6 +146,40 @@ impl TestServer {
         })
     }
 
+    /// Opens a WebSocket with a request the test built (extra headers such as
+    /// `Authorization` or `Sec-WebSocket-Protocol`); returns the client and the upgrade
+    /// response, or the HTTP refusal.
+    pub async fn connect_request(
+        &self,
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<
+        std::result::Result<
+            (
+                WsClient,
+                tokio_tungstenite::tungstenite::handshake::client::Response,
+            ),
+            (u16, Vec<u8>),
+        >,
+    > {
+        use tokio_tungstenite::tungstenite::Error;
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await {
+            Err(_) => bail!("websocket connect timed out"),
+            Ok(Ok((ws, response))) => Ok(Ok((
+                WsClient {
+                    ws,
+                    pending: VecDeque::new(),
+                    frames: 0,
+                },
+                response,
+            ))),
+            Ok(Err(Error::Http(response))) => Ok(Err((
+                response.status().as_u16(),
+                response.body().clone().unwrap_or_default(),
+            ))),
+            Ok(Err(e)) => Err(e.into()),
+        }
+    }
+
     /// Tries to open a WebSocket, returning the HTTP refusal if there is one.
     pub async fn try_connect(&self) -> Result<std::result::Result<WsClient, (u16, Vec<u8>)>> {
         use tokio_tungstenite::tungstenite::Error;
