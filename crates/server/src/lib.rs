@@ -14,6 +14,7 @@ pub mod demo;
 mod error;
 mod http;
 mod hub;
+mod read_cache;
 mod source;
 mod ws;
 

@@ -1,5 +1,6 @@
 //! HTTP routes: the writer API, HTTP compute, `/metrics`, and the WebSocket upgrade.
 
+mod batch;
 mod body;
 mod compute;
 mod convert;
@@ -52,6 +53,12 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/storage/direct-writer/v1", post(direct::write_direct))
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
+        .route(
+            "/compute/v2/computeWithUnits",
+            post(batch::compute_with_units),
+        )
+        .route("/compute/v2/compute/batch", post(batch::batch))
+        .route("/compute/v2/compute/batch-units", post(batch::batch_units))
         .route("/metrics", get(metrics::metrics))
         .with_state(app)
 }
