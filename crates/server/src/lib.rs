@@ -17,6 +17,7 @@ mod error;
 mod http;
 mod hub;
 mod reads;
+mod read_cache;
 mod source;
 mod ws;
 

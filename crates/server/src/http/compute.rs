@@ -56,11 +56,11 @@ pub(crate) async fn compute_units(
 
 /// Plans the graph and refuses it (403 `Compute:NotAuthorized`) if it reads a dataset the
 /// caller may not read, before any planning error could describe such a dataset.
-fn checked_plan(
+pub(super) fn checked_plan(
     caller: &Caller,
     node: &ComputableNode,
     context: &Context,
-    source: &StoreSource<'_>,
+    source: &dyn sightline_compute::DataSource,
 ) -> Result<Plan, ApiError> {
     let planned = sightline_compute::plan(node, context, source);
     caller.require_read(
@@ -71,7 +71,7 @@ fn checked_plan(
     Ok(planned.map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?)
 }
 
-fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
+pub(super) fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
     let bad =
         |field: &'static str| move |source| ComputeRequestError::InvalidTime { field, source };
     let start = timestamp_to_nanos(&req.start).map_err(bad("start"))?;

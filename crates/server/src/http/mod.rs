@@ -5,13 +5,19 @@
 //! token when auth is on) and its handler gets an `auth::Caller` to check grants with; only
 //! the routes of `open` are reachable without a token.
 
+mod batch;
 mod body;
 mod compute;
 mod convert;
+mod direct;
+mod encoded;
 mod health;
 mod ingest;
 mod metrics;
 mod nominal;
+mod nominal_columnar;
+mod prometheus;
+mod telegraf;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -37,8 +43,27 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/storage/writer/v1/nominal/{data_source_rid}",
             post(nominal::write_nominal),
         )
+        .route(
+            "/storage/writer/v1/nominal-columnar",
+            post(nominal_columnar::write_nominal_columnar),
+        )
+        .route(
+            "/storage/writer/v1/telegraf/{data_source_rid}",
+            post(telegraf::write_telegraf),
+        )
+        .route(
+            "/storage/writer/v1/prometheus/{data_source_rid}",
+            post(prometheus::write_prometheus).get(prometheus::health),
+        )
+        .route("/storage/direct-writer/v1", post(direct::write_direct))
         .route("/compute/v2/compute", post(compute::compute))
-        .route("/compute/v2/compute/units", post(compute::compute_units));
+        .route("/compute/v2/compute/units", post(compute::compute_units))
+        .route(
+            "/compute/v2/computeWithUnits",
+            post(batch::compute_with_units),
+        )
+        .route("/compute/v2/compute/batch", post(batch::batch))
+        .route("/compute/v2/compute/batch-units", post(batch::batch_units));
     let protected = if app.config.public_metrics {
         protected
     } else {
