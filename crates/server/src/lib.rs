@@ -13,12 +13,15 @@ pub mod auth;
 mod clock;
 mod config;
 pub mod demo;
+mod discovery;
 mod error;
 mod http;
 mod hub;
 mod reads;
 mod read_cache;
+pub mod human;
 mod source;
+mod web;
 mod ws;
 
 pub use app::{App, Phase};

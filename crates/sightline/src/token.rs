@@ -12,9 +12,10 @@ use std::time::Duration;
 /// Manage API tokens. A running server picks up every change within about a second.
 #[derive(Debug, clap::Args)]
 pub(crate) struct TokenArgs {
-    /// The data directory whose tokens to manage (the one given to `sightline serve`).
-    #[arg(long, default_value = "sightline-data", global = true)]
-    data_dir: PathBuf,
+    /// The data directory whose tokens to manage (the one given to `sightline serve`;
+    /// default: the same default location as `serve`).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     action: TokenAction,
 }
@@ -50,7 +51,11 @@ enum TokenAction {
 }
 
 pub(crate) fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let file = TokenFile::in_data_dir(&args.data_dir);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::serve::default_data_dir);
+    let file = TokenFile::in_data_dir(&data_dir);
     match args.action {
         TokenAction::Create {
             name,

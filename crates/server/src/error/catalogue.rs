@@ -142,6 +142,10 @@ catalogue! {
     SightlineTooManyTags => ("Sightline:TooManyTags", InvalidArgument),
     /// A tag key or value longer than `--max-tag-key-bytes` / `--max-tag-value-bytes`.
     SightlineTagTooLong => ("Sightline:TagTooLong", InvalidArgument),
+    /// A discovery request names a dataset that holds no channels.
+    SightlineDatasetNotFound => ("Sightline:DatasetNotFound", NotFound),
+    /// A discovery request names a channel its dataset does not have.
+    SightlineChannelNotFound => ("Sightline:ChannelNotFound", NotFound),
 }
 
 impl ErrorName {

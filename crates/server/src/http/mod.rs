@@ -9,6 +9,7 @@ mod batch;
 mod body;
 mod compute;
 mod convert;
+mod datasets;
 mod direct;
 mod encoded;
 mod health;
@@ -17,6 +18,7 @@ mod metrics;
 mod nominal;
 mod nominal_columnar;
 mod prometheus;
+mod search;
 mod telegraf;
 
 use crate::app::App;
@@ -63,7 +65,16 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             post(batch::compute_with_units),
         )
         .route("/compute/v2/compute/batch", post(batch::batch))
-        .route("/compute/v2/compute/batch-units", post(batch::batch_units));
+        .route("/compute/v2/compute/batch-units", post(batch::batch_units))
+        .route(
+            "/data-source/v1/data-sources/search-channels",
+            post(search::search_channels),
+        )
+        .route("/sightline/v1/datasets", get(datasets::list_datasets))
+        .route(
+            "/sightline/v1/datasets/{rid}/channels/{channel}",
+            get(datasets::channel_details),
+        );
     let protected = if app.config.public_metrics {
         protected
     } else {
@@ -73,7 +84,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/persistent-compute/enabled", get(crate::ws::enabled))
         .route("/health", get(health::health))
         .route("/sightline/v1/login", post(crate::auth::login))
-        .route("/sightline/v1/logout", post(crate::auth::logout));
+        .route("/sightline/v1/logout", post(crate::auth::logout))
+        // The page and its assets: it asks for a token itself when the server needs one.
+        .merge(crate::web::routes());
     let open = if app.config.public_metrics {
         open.route("/metrics", get(metrics::metrics))
     } else {
