@@ -12,6 +12,7 @@ mod clock;
 mod config;
 pub mod demo;
 mod error;
+mod eval_pool;
 mod http;
 mod hub;
 mod source;

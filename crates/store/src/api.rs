@@ -278,6 +278,14 @@ pub trait Store: Send + Sync + 'static {
     /// Number of points of a series in `[start, end]`, without reading them.
     fn count(&self, id: SeriesId, start: i64, end: i64) -> u64;
 
+    /// Lower and upper bounds on [`Store::count`] from index metadata alone (no decoding),
+    /// for decisions that only compare a count with a limit. Stores whose exact count is
+    /// already cheap return it twice.
+    fn count_bounds(&self, id: SeriesId, start: i64, end: i64) -> (u64, u64) {
+        let n = self.count(id, start, end);
+        (n, n)
+    }
+
     /// A receiver of [`Change`]s for writes made after this call. A receiver that lags gets
     /// `RecvError::Lagged` and must treat everything as changed.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<Change>>>;
