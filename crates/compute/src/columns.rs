@@ -32,6 +32,23 @@ pub(crate) fn count(ids: &[u64], source: &dyn DataSource, start: i64, end: i64) 
     ids.iter().map(|&id| source.count(id, start, end)).sum()
 }
 
+/// Lower and upper bounds on [`count`] from metadata alone.
+pub(crate) fn count_bounds(
+    ids: &[u64],
+    source: &dyn DataSource,
+    start: i64,
+    end: i64,
+) -> (u64, u64) {
+    if start > end {
+        return (0, 0);
+    }
+    ids.iter()
+        .map(|&id| source.count_bounds(id, start, end))
+        .fold((0, 0), |(lo, hi), (l, h)| {
+            (lo.saturating_add(l), hi.saturating_add(h))
+        })
+}
+
 /// Reads every series with `read` and merges the result by timestamp.
 pub(crate) fn read<V: Clone>(
     ids: &[u64],

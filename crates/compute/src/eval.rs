@@ -203,6 +203,31 @@ impl Plan {
         Engine::new(source).count(&self.leaves(), start, end)
     }
 
+    /// Whether the inputs hold more than `limit` points in `[start, end]`: answered from
+    /// block metadata when the bounds settle it, so a live update does not decode the
+    /// window's edge blocks just to keep choosing the same shape.
+    pub(crate) fn raw_points_exceed(
+        &self,
+        source: &dyn DataSource,
+        start: i64,
+        end: i64,
+        limit: u64,
+    ) -> bool {
+        if start > end {
+            return false;
+        }
+        let engine = Engine::new(source);
+        let leaves = self.leaves();
+        let (lower, upper) = engine.count_bounds(&leaves, start, end);
+        if lower > limit {
+            return true;
+        }
+        if upper <= limit {
+            return false;
+        }
+        engine.count(&leaves, start, end) > limit
+    }
+
     /// The result over the fixed range `[start, end]` (HTTP compute).
     pub fn compute(
         &self,

@@ -58,6 +58,10 @@ pub struct LiveComputation {
     mode: LiveMode,
     /// `None` until the first full result: there is nothing to append to yet.
     sent: Option<Sent>,
+    /// End of the latest [`LiveComputation::snapshot`]: a client that joined with it holds
+    /// the window up to here, so the next update must end later (rule 1) while it still
+    /// starts at or before `last_end` for everyone else.
+    floor: i64,
 }
 
 /// What the client holds, as far as appends are concerned.
@@ -94,6 +98,7 @@ impl LiveComputation {
             window: window.max(0),
             mode,
             sent: None,
+            floor: i64::MIN,
         }
     }
 
@@ -128,6 +133,57 @@ impl LiveComputation {
             ranges,
         });
         result
+    }
+
+    /// A full result for a client joining a computation others already follow: the window
+    /// ending now in the shape they hold, leaving what they hold untouched. Later appends
+    /// start at or before their held end and end after this one, so merging them into this
+    /// result stays equal to a fresh full result too.
+    pub fn snapshot(
+        &mut self,
+        source: &dyn DataSource,
+        now: i64,
+    ) -> Result<ComputeNodeResponse, ComputeError> {
+        let Some(shape) = self.sent.as_ref().map(|s| s.shape) else {
+            return self.full(source, now);
+        };
+        let end = self.next_end(now);
+        let start = end.saturating_sub(self.window);
+        self.floor = self.floor.max(end);
+        Ok(self.plan.full_with(source, start, end, shape))
+    }
+
+    /// An append for a client that missed updates since it last held the window up to some
+    /// end: `from` must be at or before that end and before the start of every append it
+    /// missed. Like a snapshot it leaves what others hold untouched; shapes without an
+    /// append form get a snapshot.
+    pub fn catch_up(
+        &mut self,
+        source: &dyn DataSource,
+        from: i64,
+        now: i64,
+    ) -> Result<LiveUpdate, ComputeError> {
+        let shape = match self.sent.as_ref().map(|s| s.shape) {
+            Some(shape @ (Shape::Raw | Shape::Bucketed { .. } | Shape::Ranges | Shape::Value)) => {
+                shape
+            }
+            _ => return self.snapshot(source, now).map(LiveUpdate::Full),
+        };
+        let end = self.next_end(now);
+        let start = end.saturating_sub(self.window);
+        let from = from.max(start).min(end);
+        self.floor = self.floor.max(end);
+        let result = match (shape, self.plan.range_output()) {
+            (Shape::Ranges, Some((expr, _))) => self
+                .plan
+                .ranges_append(&Engine::new(source).ranges(expr, from, end)),
+            _ => self.plan.append_with(source, from, end, start, shape),
+        };
+        Ok(LiveUpdate::Append(AppendResult {
+            start: ts(from),
+            end: ts(end),
+            result,
+        }))
     }
 
     /// Called when watched channels changed (or periodically, with
@@ -223,7 +279,9 @@ impl LiveComputation {
     /// `now`, or 1 ns past the previous end if the clock has not moved (rule 1).
     fn next_end(&self, now: i64) -> i64 {
         match &self.sent {
-            Some(s) => now.max(s.last_end.saturating_add(1)),
+            Some(s) => now
+                .max(s.last_end.saturating_add(1))
+                .max(self.floor.saturating_add(1)),
             None => now,
         }
     }
@@ -244,16 +302,23 @@ impl LiveComputation {
             LiveMode::Raw => Shape::Raw,
             LiveMode::Bucketed => bucketed,
             LiveMode::Auto => {
-                let n = self.plan.raw_point_count(source, start, end);
                 let limit = self.plan.buckets;
-                match current {
-                    Some(Shape::Bucketed { .. })
-                        if n.saturating_mul(LOWER_DEN) >= limit.saturating_mul(LOWER_NUM) =>
-                    {
-                        bucketed
-                    }
-                    _ if n > limit => bucketed,
-                    _ => Shape::Raw,
+                // Staying bucketed needs `n >= limit * 4/5`, i.e. `n > ceil(limit * 4/5) - 1`.
+                let threshold = match current {
+                    Some(Shape::Bucketed { .. }) => limit
+                        .saturating_mul(LOWER_NUM)
+                        .div_ceil(LOWER_DEN)
+                        .saturating_sub(1),
+                    _ => limit,
+                };
+                let exceeds = match current {
+                    Some(Shape::Bucketed { .. }) if limit == 0 => true,
+                    _ => self.plan.raw_points_exceed(source, start, end, threshold),
+                };
+                if exceeds {
+                    bucketed
+                } else {
+                    Shape::Raw
                 }
             }
         }

@@ -51,6 +51,13 @@ pub trait DataSource: Sync {
     fn nth_before(&self, series: u64, t: i64, n: usize) -> Option<i64>;
     /// Number of points of `series` in `[start, end]`; must be cheap (no point reads).
     fn count(&self, series: u64, start: i64, end: i64) -> u64;
+    /// Lower and upper bounds on [`DataSource::count`] from metadata alone; the live
+    /// raw-vs-bucketed decision asks for the exact count only when the bounds straddle
+    /// its limit.
+    fn count_bounds(&self, series: u64, start: i64, end: i64) -> (u64, u64) {
+        let n = self.count(series, start, end);
+        (n, n)
+    }
 }
 
 /// A stored log point's payload: its message and its args map, shared with the store.

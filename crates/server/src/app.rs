@@ -4,7 +4,9 @@
 use crate::auth::{AuthMode, Registry};
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::eval_pool::EvalPool;
 use crate::hub::ChangeHub;
+use crate::ws::shared::Computations;
 use sightline_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -37,11 +39,16 @@ pub struct App {
     pub(crate) subscriptions: AtomicU64,
     /// Points accepted through the HTTP writer endpoints.
     pub(crate) points_written: AtomicU64,
-    /// Subscription evaluations running at once: one per core, so thousands of live
+    /// Subscription evaluations run here: one named thread per core, so thousands of live
     /// subscriptions queue for CPU instead of each taking a blocking thread.
     pub(crate) compute_slots: tokio::sync::Semaphore,
     /// The live token set when auth is on; `None` lets every request do everything.
     pub(crate) auth: Option<Arc<Registry>>,
+    pub(crate) eval: EvalPool,
+    /// The live computations, each shared by every subscription of the same request.
+    pub(crate) computations: Computations,
+    /// Bytes of WebSocket frames queued for readers on every connection, for `/metrics`.
+    pub(crate) ws_queued_bytes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl App {
@@ -64,9 +71,9 @@ impl App {
             connections: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             points_written: AtomicU64::new(0),
-            compute_slots: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
+            computations: Computations::default(),
+            ws_queued_bytes: Arc::default(),
+            eval: EvalPool::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         })
     }
 

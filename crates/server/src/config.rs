@@ -19,7 +19,8 @@ pub struct ServerConfig {
     pub ping_interval: Duration,
     /// How long connections keep working after SIGTERM before they are closed.
     pub drain_period: Duration,
-    /// Messages that may wait for a slow WebSocket reader before producers pause.
+    /// Messages that may wait for a slow WebSocket reader: connection messages wait for
+    /// room, subscription updates that do not fit are coalesced into one later full result.
     pub connection_queue: usize,
     /// Whether requests need a token (see `auth`); off by default, which only a loopback
     /// listener should run with.
@@ -27,6 +28,9 @@ pub struct ServerConfig {
     /// Serve `GET /metrics` without a token even when auth is on, for a Prometheus that
     /// scrapes without credentials.
     pub public_metrics: bool,
+    /// Bytes of subscription updates that may wait for a slow WebSocket reader; past this a
+    /// subscriber's updates coalesce into one fresh full result sent when it catches up.
+    pub connection_queue_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -38,7 +42,8 @@ impl Default for ServerConfig {
             max_undecimated_points: 100_000,
             ping_interval: Duration::from_secs(20),
             drain_period: Duration::from_secs(10),
-            connection_queue: 64,
+            connection_queue: 1024,
+            connection_queue_bytes: 8 * 1024 * 1024,
             auth: AuthMode::Off,
             public_metrics: false,
         }

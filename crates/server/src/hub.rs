@@ -1,7 +1,9 @@
-//! Routes the store's change feed to the subscriptions that watch each channel.
+//! Routes the store's change feed to the live computations that read each channel: an
+//! index from channel to computations, O(1) to register and to drop, so a write wakes only
+//! the computations that read what it wrote.
 //!
-//! A subscription registers a [`Signal`] for the (dataset, channel) pairs its plan reads.
-//! The hub lowers the signal's earliest changed timestamp and wakes it; the subscription
+//! A computation registers a [`Signal`] for the (dataset, channel) pairs its plan reads.
+//! The hub lowers the signal's earliest changed timestamp and wakes it; the computation
 //! takes the accumulated value when it is ready to compute, so bursts of writes coalesce
 //! into one update.
 
@@ -54,11 +56,14 @@ impl Signal {
 }
 
 type ChannelKey = (Arc<str>, Arc<str>);
+/// A signal's identity: its address, stable while it is registered (the route holds a
+/// `Weak`, which keeps the allocation and so the address from being reused).
+type SignalKey = usize;
 
 /// The routing table from channels to signals.
 #[derive(Debug, Default)]
 pub(crate) struct ChangeHub {
-    routes: RwLock<HashMap<ChannelKey, Vec<Weak<Signal>>>>,
+    routes: RwLock<HashMap<ChannelKey, HashMap<SignalKey, Weak<Signal>>>>,
 }
 
 impl ChangeHub {
@@ -89,9 +94,24 @@ impl ChangeHub {
         let mut routes = self.routes.write();
         for (dataset, channel) in channels {
             let key: ChannelKey = (Arc::from(dataset.as_str()), Arc::from(channel.as_str()));
-            let list = routes.entry(key).or_default();
-            list.retain(|w| w.strong_count() > 0);
-            list.push(Arc::downgrade(signal));
+            routes
+                .entry(key)
+                .or_default()
+                .insert(signal_key(signal), Arc::downgrade(signal));
+        }
+    }
+
+    /// Drops `signal`'s routes for `channels` (the ones it was registered with).
+    pub(crate) fn unwatch(&self, channels: &[(String, String)], signal: &Arc<Signal>) {
+        let mut routes = self.routes.write();
+        for (dataset, channel) in channels {
+            let key: ChannelKey = (Arc::from(dataset.as_str()), Arc::from(channel.as_str()));
+            if let Some(list) = routes.get_mut(&key) {
+                list.remove(&signal_key(signal));
+                if list.is_empty() {
+                    routes.remove(&key);
+                }
+            }
         }
     }
 
@@ -102,7 +122,7 @@ impl ChangeHub {
             for change in batch {
                 let key = (change.dataset.clone(), change.channel.clone());
                 if let Some(list) = routes.get(&key) {
-                    for weak in list {
+                    for weak in list.values() {
                         match weak.upgrade() {
                             Some(signal) => signal.raise(change.earliest),
                             None => dead = true,
@@ -121,7 +141,7 @@ impl ChangeHub {
             .routes
             .read()
             .values()
-            .flatten()
+            .flat_map(HashMap::values)
             .filter_map(Weak::upgrade)
         {
             signal.raise(t);
@@ -131,8 +151,12 @@ impl ChangeHub {
     fn prune(&self) {
         let mut routes = self.routes.write();
         routes.retain(|_, list| {
-            list.retain(|w| w.strong_count() > 0);
+            list.retain(|_, w| w.strong_count() > 0);
             !list.is_empty()
         });
     }
+}
+
+fn signal_key(signal: &Arc<Signal>) -> SignalKey {
+    Arc::as_ptr(signal) as usize
 }

@@ -15,6 +15,7 @@ mod config;
 pub mod demo;
 mod discovery;
 mod error;
+mod eval_pool;
 mod http;
 mod hub;
 mod reads;

@@ -83,4 +83,8 @@ impl DataSource for StoreSource<'_> {
     fn count(&self, series: u64, start: i64, end: i64) -> u64 {
         self.0.count(SeriesId(series), start, end)
     }
+
+    fn count_bounds(&self, series: u64, start: i64, end: i64) -> (u64, u64) {
+        self.0.count_bounds(SeriesId(series), start, end)
+    }
 }

@@ -40,7 +40,13 @@ fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Named so a profile or `top -H` tells the runtime apart from the evaluation threads
+    // (`sightline-eval-N`) and the store's background work.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sightline-rt")
+        .build()
+        .context("starting the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),

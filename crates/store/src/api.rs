@@ -380,6 +380,13 @@ pub trait Store: Send + Sync + 'static {
     /// Timestamps of the first and last point of a series, from in-memory bounds (block
     /// index and heads) without decoding points; `None` for an empty or unknown series.
     fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)>;
+    /// Lower and upper bounds on [`Store::count`] from index metadata alone (no decoding),
+    /// for decisions that only compare a count with a limit. Stores whose exact count is
+    /// already cheap return it twice.
+    fn count_bounds(&self, id: SeriesId, start: i64, end: i64) -> (u64, u64) {
+        let n = self.count(id, start, end);
+        (n, n)
+    }
 
     /// A receiver of [`Change`]s for writes made after this call. A receiver that lags gets
     /// `RecvError::Lagged` and must treat everything as changed.

@@ -96,6 +96,24 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// Bounds on [`Engine::count`] from metadata alone.
+    pub(crate) fn count_bounds(&self, leaves: &Leaves<'_>, a: i64, b: i64) -> (u64, u64) {
+        leaves
+            .iter()
+            .map(|(c, shift)| {
+                let ids = self.all_ids(c);
+                columns::count_bounds(
+                    &ids,
+                    self.source,
+                    a.saturating_sub(*shift),
+                    b.saturating_sub(*shift),
+                )
+            })
+            .fold((0, 0), |(lo, hi), (l, h)| {
+                (lo.saturating_add(l), hi.saturating_add(h))
+            })
+    }
+
     /// Points stored for the leaves of `leaves` in `[a, b]` (after their time shifts).
     pub(crate) fn count(&self, leaves: &Leaves<'_>, a: i64, b: i64) -> u64 {
         leaves

@@ -20,6 +20,11 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
             "server_subscriptions",
             app.subscriptions.load(Ordering::Relaxed) as f64,
         ),
+        ("server_live_computations", app.computations.len() as f64),
+        (
+            "server_ws_queued_bytes",
+            app.ws_queued_bytes.load(Ordering::Relaxed) as f64,
+        ),
         (
             "server_points_written_total",
             app.points_written.load(Ordering::Relaxed) as f64,

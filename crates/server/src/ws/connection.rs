@@ -1,8 +1,7 @@
 //! One WebSocket connection: reads client messages, answers pings, creates and stops
 //! subscriptions, pings an idle client, and follows the server's shutdown phase.
 
-use super::outbound::{to_json, LiveIds, Outgoing};
-use super::subscribe::prepare;
+use super::outbound::{to_json, LiveIds, Outbound, Outgoing, QueuedBytes};
 use super::subscription::{self, Running};
 use crate::app::{App, Phase};
 use crate::auth::{Caller, TokenWatch};
@@ -13,8 +12,7 @@ use sightline_wire::conjure::DateTime;
 use sightline_wire::errors::WireError;
 use sightline_wire::persistent_compute::{
     ClientMessage, ClientMessageError, HealthMessage, Ping, Pong, ServerMessage, ShutdownNotice,
-    StreamingComputeNodeSubscription, SubscriptionCreation, SubscriptionCreationError,
-    SubscriptionCreationMessage, SubscriptionCreationSuccess,
+    StreamingComputeNodeSubscription,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -30,24 +28,36 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 /// How long the writer may take to flush queued frames after the reader stopped.
 const WRITER_FLUSH: Duration = Duration::from_secs(2);
+/// Most frames written between two flushes, so a long queue still reaches the socket in
+/// steady steps.
+const WRITE_BATCH: usize = 64;
+/// Finished subscription tasks (failed creations) are dropped from the map once it holds
+/// this many more entries than at the last sweep.
+const SWEEP_SLACK: usize = 256;
 
 struct Connection {
     app: Arc<App>,
     /// Who opened the socket; every subscription is checked against its grants.
     caller: Caller,
-    tx: mpsc::Sender<Outgoing>,
+    tx: Outbound,
     live: LiveIds,
     subscriptions: HashMap<Uuid, Running>,
     next_generation: u64,
+    /// Map size after the last sweep of finished tasks.
+    swept_len: usize,
 }
 
 /// Serves one socket until either side closes it or the server shuts down.
 pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     app.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel(app.config.connection_queue.max(1));
+    let (tx, rx, queued) = Outbound::new(
+        app.config.connection_queue,
+        app.config.connection_queue_bytes,
+        app.ws_queued_bytes.clone(),
+    );
     let live = LiveIds::default();
-    let writer = tokio::spawn(write_frames(sink, rx, live.clone()));
+    let writer = tokio::spawn(write_frames(sink, rx, queued, live.clone()));
     let mut token = TokenWatch::new(app.auth.as_ref(), caller.credential());
     let mut conn = Connection {
         app: app.clone(),
@@ -56,6 +66,7 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
         live,
         subscriptions: HashMap::new(),
         next_generation: 0,
+        swept_len: 0,
     };
 
     let interval = app.config.ping_interval;
@@ -114,29 +125,44 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     app.connections.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// Writes queued frames, feeding every frame already queued (up to [`WRITE_BATCH`]) before
+/// one flush: one flush per frame was a tenth of the server's CPU with many subscriptions.
 async fn write_frames(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
+    queued: QueuedBytes,
     live: LiveIds,
 ) {
-    while let Some(out) = rx.recv().await {
-        match out {
-            Outgoing::Text { owner, json } => {
-                if !live.is_live(&owner) {
-                    continue;
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut fed = 0;
+        while let Some(out) = next.take() {
+            match out {
+                Outgoing::Text { owner, json } => {
+                    queued.taken(json.len());
+                    if live.is_live(&owner) {
+                        if sink.feed(Message::Text(json.into())).await.is_err() {
+                            return;
+                        }
+                        fed += 1;
+                    }
                 }
-                if sink.send(Message::Text(json.into())).await.is_err() {
+                Outgoing::Close { code, reason } => {
+                    let frame = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    // `send` flushes the frames fed before the close.
+                    let _ = sink.send(Message::Close(Some(frame))).await;
                     return;
                 }
             }
-            Outgoing::Close { code, reason } => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return;
+            if fed < WRITE_BATCH {
+                next = rx.try_recv().ok();
             }
+        }
+        if sink.flush().await.is_err() {
+            return;
         }
     }
     let _ = sink.close().await;
@@ -155,7 +181,7 @@ impl Connection {
         match message {
             ClientMessage::Subscribe(subscriptions) => {
                 for (id, subscription) in subscriptions {
-                    self.subscribe(id, subscription).await;
+                    self.subscribe(id, subscription);
                 }
             }
             ClientMessage::Unsubscribe(ids) => {
@@ -183,43 +209,34 @@ impl Connection {
         }
     }
 
-    async fn subscribe(&mut self, id: Uuid, request: StreamingComputeNodeSubscription) {
+    /// Starts creating the subscription in the background and returns at once, so a
+    /// subscribe message with many entries leaves reads, pings and other subscriptions
+    /// running; each entry is answered when it is ready.
+    fn subscribe(&mut self, id: Uuid, request: StreamingComputeNodeSubscription) {
         // Re-using a live id replaces that subscription.
         self.stop(&id);
-        let app = self.app.clone();
-        let caller = self.caller.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(&app, &caller, &request)).await;
-        let prepared = match prepared {
-            Ok(result) => result.map_err(|refused| refused.to_wire()),
-            Err(join) => {
-                let wire = ErrorName::DefaultInternal
-                    .error("subscription setup failed; see the server log");
-                tracing::error!(subscription = %id, instance = %wire.instance_id, error = %join,
-                    "subscription setup failed");
-                Err(wire)
-            }
-        };
-        let creation = match &prepared {
-            Ok(p) => SubscriptionCreation::Success(SubscriptionCreationSuccess {
-                unit_result: p.unit_result.clone(),
-            }),
-            Err(wire) => SubscriptionCreation::Error(SubscriptionCreationError {
-                serializable_error: wire.to_serializable(),
-            }),
-        };
-        let message = ServerMessage::SubscriptionCreation(SubscriptionCreationMessage {
-            subscription_id: id,
-            creation,
-        });
-        self.send(None, &message).await;
-        if let Ok(prepared) = prepared {
-            self.next_generation += 1;
-            let generation = self.next_generation;
-            self.live.set(id, generation);
-            let running =
-                subscription::start(self.app.clone(), id, generation, prepared, self.tx.clone());
-            self.subscriptions.insert(id, running);
-            self.app.subscriptions.fetch_add(1, Ordering::Relaxed);
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        self.live.set(id, generation);
+        let running = subscription::start(
+            self.app.clone(),
+            self.caller.clone(),
+            id,
+            generation,
+            request,
+            self.tx.clone(),
+        );
+        self.subscriptions.insert(id, running);
+        if self.subscriptions.len() > self.swept_len + SWEEP_SLACK {
+            let live = &self.live;
+            self.subscriptions.retain(|id, running| {
+                let keep = !running.is_finished();
+                if !keep {
+                    live.remove(id);
+                }
+                keep
+            });
+            self.swept_len = self.subscriptions.len();
         }
     }
 
@@ -227,7 +244,6 @@ impl Connection {
         self.live.remove(id);
         if let Some(running) = self.subscriptions.remove(id) {
             running.stop();
-            self.app.subscriptions.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -260,13 +276,7 @@ impl Connection {
             });
             self.send(None, &message).await;
         }
-        let _ = self
-            .tx
-            .send(Outgoing::Close {
-                code: CLOSE_POLICY,
-                reason: "token revoked or expired",
-            })
-            .await;
+        self.tx.close(CLOSE_POLICY, "token revoked or expired").await;
     }
 
     async fn send_client_error(&self, wire: WireError) {
@@ -283,18 +293,12 @@ impl Connection {
 
     async fn send(&self, owner: Option<(Uuid, u64)>, message: &ServerMessage) {
         if let Some(json) = to_json(message) {
-            let _ = self.tx.send(Outgoing::Text { owner, json }).await;
+            self.tx.send(owner, json).await;
         }
     }
 
     async fn close(&self, reason: &'static str) {
-        let _ = self
-            .tx
-            .send(Outgoing::Close {
-                code: CLOSE_GOING_AWAY,
-                reason,
-            })
-            .await;
+        self.tx.close(CLOSE_GOING_AWAY, reason).await;
     }
 }
 

@@ -1,8 +1,14 @@
-//! The persistent-compute WebSocket (PROTOCOL §4): one connection task per socket, one
-//! task per subscription, and a bounded outbound queue between them and the socket.
+//! The persistent-compute WebSocket (PROTOCOL §4): one connection task per socket, shared
+//! computations that evaluate and encode each distinct subscribed computation once, and a
+//! queue bounded by bytes between them and each socket.
+//!
+//! Modules point one way: `connection` → `subscription` → `shared` → `frame`, `outbound`;
+//! `subscribe` (validation and planning) is used by `subscription` alone.
 
 mod connection;
+mod frame;
 mod outbound;
+pub(crate) mod shared;
 mod subscribe;
 mod subscription;
 

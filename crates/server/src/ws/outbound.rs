@@ -1,15 +1,118 @@
 //! The bounded queue from subscriptions and the connection task to the socket writer.
 //!
-//! Producers `reserve()` a slot before they compute, so a slow reader pauses producers
-//! instead of growing memory; changes keep accumulating in each subscription's signal
-//! meanwhile, which coalesces them into one wider update. Each subscription message carries
-//! its subscription's generation, and the writer drops messages of generations that were
-//! unsubscribed or replaced, so nothing is sent for an id after `unsubscribe`.
+//! The queue is bounded twice: by messages (the channel's capacity) and by the bytes of
+//! subscription frames waiting in it. A shared computation never waits for one slow
+//! reader: a frame that does not fit is refused, and that subscriber is owed one fresh
+//! full result, sent when its queue has room again (changes meanwhile coalesce into it).
+//! Connection messages (creations, pings, errors) wait for room instead of being refused.
+//! Each subscription message carries its subscription's generation, and the writer drops
+//! messages of generations that were unsubscribed or replaced, so nothing is sent for an
+//! id after `unsubscribe`.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use uuid::Uuid;
+
+/// The producers' end of a connection's queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    tx: mpsc::Sender<Outgoing>,
+    queued: QueuedBytes,
+    budget: usize,
+}
+
+/// Bytes of text frames waiting in a connection's queue, and in all of the server's (for
+/// `/metrics`); the writer subtracts what it takes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct QueuedBytes {
+    connection: Arc<AtomicUsize>,
+    server: Arc<AtomicUsize>,
+}
+
+impl QueuedBytes {
+    /// Adds `len` bytes; returns the connection's bytes before.
+    fn add(&self, len: usize) -> usize {
+        self.server.fetch_add(len, Ordering::AcqRel);
+        self.connection.fetch_add(len, Ordering::AcqRel)
+    }
+
+    /// The writer took a frame of `len` bytes off the queue.
+    pub(crate) fn taken(&self, len: usize) {
+        self.server.fetch_sub(len, Ordering::AcqRel);
+        self.connection.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// The connection's bytes waiting now.
+    pub(crate) fn get(&self) -> usize {
+        self.connection.load(Ordering::Acquire)
+    }
+}
+
+impl Outbound {
+    /// A queue of at most `capacity` messages and `budget` bytes of subscription frames;
+    /// `server` counts the bytes queued on every connection.
+    pub(crate) fn new(
+        capacity: usize,
+        budget: usize,
+        server: Arc<AtomicUsize>,
+    ) -> (Self, mpsc::Receiver<Outgoing>, QueuedBytes) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let queued = QueuedBytes {
+            connection: Arc::default(),
+            server,
+        };
+        let outbound = Outbound {
+            tx,
+            queued: queued.clone(),
+            budget,
+        };
+        (outbound, rx, queued)
+    }
+
+    /// Queues a subscription frame if it fits; `false` when the reader is too far behind
+    /// (the caller owes that subscriber a fresh full result). A frame larger than the whole
+    /// budget still goes out when nothing else waits, so every result can be delivered.
+    pub(crate) fn try_frame(&self, owner: (Uuid, u64), json: String) -> bool {
+        let len = json.len();
+        let before = self.queued.add(len);
+        if before > 0 && before.saturating_add(len) > self.budget {
+            self.queued.taken(len);
+            return false;
+        }
+        let frame = Outgoing::Text {
+            owner: Some(owner),
+            json,
+        };
+        if self.tx.try_send(frame).is_err() {
+            self.queued.taken(len);
+            return false;
+        }
+        true
+    }
+
+    /// Whether the reader caught up enough to be sent a fresh full result.
+    pub(crate) fn has_room(&self) -> bool {
+        self.queued.get() <= self.budget / 2 && self.tx.capacity() > 0
+    }
+
+    /// Queues a message, waiting for room; `false` once the connection is gone.
+    pub(crate) async fn send(&self, owner: Option<(Uuid, u64)>, json: String) -> bool {
+        let Ok(permit) = self.tx.reserve().await else {
+            return false;
+        };
+        self.queued.add(json.len());
+        permit.send(Outgoing::Text { owner, json });
+        true
+    }
+
+    /// Asks the writer to close the socket after what is queued.
+    pub(crate) async fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.tx.send(Outgoing::Close { code, reason }).await;
+    }
+}
 
 /// One frame for the writer.
 #[derive(Debug)]

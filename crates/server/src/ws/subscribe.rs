@@ -23,12 +23,13 @@ pub(crate) struct Prepared {
     pub(crate) appends: bool,
 }
 
-/// Checks every §5 rule in order and plans the computation.
+/// Checks every §5 rule in order and plans the computation; also returns the request's
+/// canonical form, which subscriptions of the same computation share.
 pub(crate) fn prepare(
     app: &App,
     caller: &Caller,
     subscription: &StreamingComputeNodeSubscription,
-) -> Result<Prepared, ComputeRequestError> {
+) -> Result<(Prepared, String), ComputeRequestError> {
     let request = &subscription.compute_request;
     let options = &subscription.subscription_options;
 
@@ -112,11 +113,24 @@ pub(crate) fn prepare(
     };
 
     let min_delay = Duration::from_millis(u64::try_from(options.min_delay.0).unwrap_or(0));
-    Ok(Prepared {
+    let prepared = Prepared {
         unit_result: plan.unit_result(),
         live: plan.live(window, mode),
         plan,
         min_delay,
         appends,
-    })
+    };
+    Ok((prepared, canonical_key(subscription, appends)))
+}
+
+/// The request as JSON with sorted keys (`serde_json::Value` maps are ordered), plus the
+/// effective appends flag: equal keys mean the same graph, context, window, result
+/// configuration and `minDelay`.
+fn canonical_key(subscription: &StreamingComputeNodeSubscription, appends: bool) -> String {
+    let canonical = serde_json::to_value(subscription).and_then(|v| serde_json::to_string(&v));
+    match canonical {
+        Ok(json) => format!("{appends}:{json}"),
+        // Never shared: a unique key.
+        Err(_) => format!("unshared:{}", uuid::Uuid::new_v4()),
+    }
 }

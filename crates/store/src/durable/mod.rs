@@ -525,6 +525,10 @@ impl Store for DurableStore {
         self.inner.time_bounds(id)
     }
 
+    fn count_bounds(&self, id: SeriesId, start: i64, end: i64) -> (u64, u64) {
+        self.inner.count_bounds(id, start, end)
+    }
+
     fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {
         self.inner.feed.subscribe()
     }

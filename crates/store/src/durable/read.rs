@@ -158,6 +158,50 @@ impl Inner {
         Some(acc)
     }
 
+    /// Bounds on [`Self::count`] from block metadata and the heads, decoding nothing: a
+    /// block that straddles `start` or `end` adds its whole count to the upper bound only,
+    /// and sources whose extents overlap (same timestamps stored twice) make the lower
+    /// bound the largest single exact count.
+    pub(crate) fn count_bounds(&self, id: SeriesId, start: i64, end: i64) -> (u64, u64) {
+        if start > end {
+            return (0, 0);
+        }
+        let v = self.current();
+        // (min_ts, max_ts, count, exact)
+        let mut items: Vec<(i64, i64, u64, bool)> = Vec::new();
+        for seg in &v.segments {
+            if seg.max_ts < start || seg.min_ts > end {
+                continue;
+            }
+            let Some(sb) = seg.series.get(&id) else {
+                continue;
+            };
+            for b in &sb.blocks[block_run(sb, start, end)] {
+                let exact = b.min_ts >= start && b.max_ts <= end;
+                items.push((b.min_ts, b.max_ts, u64::from(b.count), exact));
+            }
+        }
+        for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
+            if let Some(slot) = head.get(id) {
+                let d = slot.read();
+                let r = d.points.range(start, end);
+                if !r.is_empty() {
+                    let (lo, hi) = (d.points.ts[r.start], d.points.ts[r.end - 1]);
+                    items.push((lo, hi, r.len() as u64, true));
+                }
+            }
+        }
+        items.sort_by_key(|i| i.0);
+        let upper: u64 = items.iter().map(|i| i.2).sum();
+        let exact = items.iter().filter(|i| i.3).map(|i| i.2);
+        let lower = if items.windows(2).all(|w| w[0].1 < w[1].0) {
+            exact.sum()
+        } else {
+            exact.max().unwrap_or(0)
+        };
+        (lower, upper)
+    }
+
     /// Points in `[start, end]` without decoding values; whole blocks count from the index.
     pub(crate) fn count(&self, id: SeriesId, start: i64, end: i64) -> u64 {
         if start > end {
