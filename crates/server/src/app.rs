@@ -1,6 +1,7 @@
 //! Shared server state: the store, compute source, change hub, clock, limits and the
 //! shutdown phase every connection watches.
 
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::hub::ChangeHub;
@@ -36,6 +37,8 @@ pub struct App {
     /// Subscription evaluations running at once: one per core, so thousands of live
     /// subscriptions queue for CPU instead of each taking a blocking thread.
     pub(crate) compute_slots: tokio::sync::Semaphore,
+    /// Bytes of request bodies held at once across all requests (`budget.rs`).
+    pub(crate) body_budget: Budget,
 }
 
 impl App {
@@ -44,6 +47,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
         let hub = ChangeHub::start(store.changes());
         let (phase, _) = watch::channel(Phase::Running);
+        let body_budget = Budget::new(config.max_inflight_bytes.max(config.max_body_bytes));
         Arc::new(App {
             store,
             config,
@@ -56,6 +60,7 @@ impl App {
             compute_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            body_budget,
         })
     }
 

@@ -8,13 +8,17 @@
 //! to the store through `sightline_store::Store` and to compute through its `Plan` API.
 
 mod app;
+mod budget;
 mod clock;
+mod compute_limits;
 mod config;
 pub mod demo;
 mod error;
 mod http;
 mod hub;
+mod listen;
 mod source;
+pub mod tls;
 mod ws;
 
 pub use app::{App, Phase};
@@ -28,6 +32,8 @@ use tokio::net::TcpListener;
 /// Serves `app` on `listener` until `shutdown` resolves, then drains: every WebSocket gets
 /// a shutdown notice, updates and writes continue for the drain period while new
 /// WebSocket connections get 503, then connections close with code 1001.
+///
+/// Connections are capped and timed out as `app`'s [`ServerConfig`] says (`listen`).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
@@ -39,9 +45,7 @@ pub async fn serve(
         shutdown.await;
         drain_app.drain().await;
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(graceful)
-        .await?;
+    listen::run(listener, router, app.clone(), graceful).await;
     app.finish().await;
     Ok(())
 }

@@ -133,6 +133,12 @@ catalogue! {
     SightlineStorageFailure => ("Sightline:StorageFailure", Internal),
     /// The server is draining: new WebSocket connections are refused.
     SightlineShuttingDown => ("Sightline:ShuttingDown", Unavailable),
+    /// A request body that did not arrive within the body read timeout.
+    SightlineBodyReadTimeout => ("Sightline:BodyReadTimeout", RequestTimeout),
+    /// A request body cut off by the transport (the client went away mid-body).
+    SightlineBodyUnreadable => ("Sightline:BodyUnreadable", InvalidArgument),
+    /// A shared limit is reached (connections, in-flight request memory); retry shortly.
+    SightlineOverloaded => ("Sightline:Overloaded", Unavailable),
 }
 
 impl ErrorName {

@@ -2,6 +2,7 @@
 
 use super::read_json;
 use crate::app::App;
+use crate::compute_limits;
 use crate::error::{blocking, ApiError, ComputeRequestError};
 use crate::source::StoreSource;
 use axum::body::Body;
@@ -21,11 +22,15 @@ pub(crate) async fn compute(
     let req: ComputeNodeRequest =
         read_json(body, app.config.max_body_bytes, "ComputeNodeRequest").await?;
     let store = app.store.clone();
+    let limits_app = app.clone();
     let response = blocking(move || {
+        let config = &limits_app.config;
+        compute_limits::check_graph(config, &req.node)?;
         let source = StoreSource(store.as_ref());
         let range = time_range(&req)?;
         let plan = sightline_compute::plan(&req.node, &req.context, &source)
             .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
+        compute_limits::check_points(config, plan.raw_point_count(&source, range.0, range.1))?;
         Ok(plan
             .compute(&source, range.0, range.1)
             .map_err(ComputeRequestError::from)?)
@@ -42,7 +47,9 @@ pub(crate) async fn compute_units(
     let req: ComputeUnitsRequest =
         read_json(body, app.config.max_body_bytes, "ComputeUnitsRequest").await?;
     let store = app.store.clone();
+    let app = app.clone();
     let units = blocking(move || {
+        compute_limits::check_graph(&app.config, &req.node)?;
         let source = StoreSource(store.as_ref());
         sightline_compute::plan(&req.node, &req.context, &source)
             .map(|plan| plan.unit_result())

@@ -5,18 +5,20 @@ mod compute;
 mod convert;
 mod ingest;
 mod metrics;
+mod mount;
 mod nominal;
+mod proto_scan;
 
 use crate::app::App;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
-pub(crate) use body::read_json;
+pub(crate) use body::{read_body, read_json};
 
-/// All routes of the server.
+/// All routes of the server, at the root and under the configured base path.
 pub(crate) fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/persistent-compute/enabled", get(crate::ws::enabled))
         .route("/persistent-compute/ws", get(crate::ws::upgrade))
         .route("/storage/writer/v1", post(ingest::write_batches))
@@ -35,5 +37,6 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
         .route("/metrics", get(metrics::metrics))
-        .with_state(app)
+        .with_state(app.clone());
+    mount::mount(routes, &app)
 }

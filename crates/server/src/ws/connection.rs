@@ -16,21 +16,30 @@ use sightline_wire::persistent_compute::{
     SubscriptionCreationMessage, SubscriptionCreationSuccess,
 };
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 /// WebSocket close code for "going away" (server shutdown, idle timeout).
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code for a frame that breaks the WebSocket protocol.
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// Close code for a text frame that is not UTF-8.
+const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+/// Close code for a message over the configured maximum.
+const CLOSE_TOO_BIG: u16 = 1009;
 /// How long the writer may take to flush queued frames after the reader stopped.
 const WRITER_FLUSH: Duration = Duration::from_secs(2);
 
 struct Connection {
     app: Arc<App>,
     tx: mpsc::Sender<Outgoing>,
+    /// Closes the socket ahead of anything queued (protocol errors, a client that stopped
+    /// reading); taken by the first close.
+    close_now: Option<oneshot::Sender<(u16, &'static str)>>,
     live: LiveIds,
     subscriptions: HashMap<Uuid, Running>,
     next_generation: u64,
@@ -41,11 +50,20 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
     app.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(app.config.connection_queue.max(1));
+    let (close_now, close_rx) = oneshot::channel();
     let live = LiveIds::default();
-    let writer = tokio::spawn(write_frames(sink, rx, live.clone()));
+    let written = Arc::new(AtomicU64::new(0));
+    let mut writer = tokio::spawn(write_frames(
+        sink,
+        rx,
+        close_rx,
+        live.clone(),
+        written.clone(),
+    ));
     let mut conn = Connection {
         app: app.clone(),
         tx,
+        close_now: Some(close_now),
         live,
         subscriptions: HashMap::new(),
         next_generation: 0,
@@ -55,6 +73,7 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
     let mut ping_timer = tokio::time::interval_at(Instant::now() + interval, interval);
     let mut phase = app.watch_phase();
     let mut last_heard = Instant::now();
+    let mut reader_progress = (written.load(Ordering::Relaxed), Instant::now());
     if app.phase() == Phase::Draining {
         conn.send_health(HealthMessage::ShutdownNotice(ShutdownNotice {}))
             .await;
@@ -63,9 +82,24 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
         tokio::select! {
             frame = stream.next() => {
                 let text = match frame {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(error)) => {
+                        if let Some((code, reason)) = read_error_close(error) {
+                            tracing::debug!(code, reason, "closing a connection that broke the protocol");
+                            conn.close_immediately(code, reason);
+                        }
+                        break;
+                    }
                     Some(Ok(Message::Text(text))) => text.to_string(),
-                    Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(Ok(Message::Binary(_))) => {
+                        last_heard = Instant::now();
+                        let wire = invalid_client_message(
+                            "binary frames are not accepted; send each ClientMessage as a JSON text frame".to_string(),
+                        )
+                        .with_param("frame", "binary");
+                        conn.send_client_error(wire).await;
+                        continue;
+                    }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                         last_heard = Instant::now();
                         continue;
@@ -78,11 +112,22 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
                 let silent = last_heard.elapsed();
                 if silent >= interval * 3 {
                     tracing::info!(silent_secs = silent.as_secs(), "closing silent connection");
-                    conn.close("no message from the client for three ping intervals").await;
+                    conn.close_immediately(CLOSE_GOING_AWAY, "no message from the client for three ping intervals");
+                    break;
+                }
+                // A client that sends but does not read: its queue stays full and nothing
+                // reaches the socket. It is dropped at the same deadline as a silent one.
+                let frames = written.load(Ordering::Relaxed);
+                if frames != reader_progress.0 || conn.tx.capacity() > 0 {
+                    reader_progress = (frames, Instant::now());
+                } else if reader_progress.1.elapsed() >= interval * 3 {
+                    tracing::info!("closing a connection whose client stopped reading");
+                    conn.close_immediately(CLOSE_GOING_AWAY, "the client stopped reading for three ping intervals");
                     break;
                 }
                 if silent >= interval {
-                    conn.send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() })).await;
+                    // Never wait for queue space here: a full queue must not stall the deadline.
+                    conn.try_send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() }));
                 }
             }
             changed = phase.changed() => {
@@ -99,16 +144,47 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>) {
     }
     conn.stop_all();
     drop(conn);
-    let _ = tokio::time::timeout(WRITER_FLUSH, writer).await;
+    if tokio::time::timeout(WRITER_FLUSH, &mut writer)
+        .await
+        .is_err()
+    {
+        // The client is not taking frames; its socket goes now, not when it reads.
+        writer.abort();
+    }
     app.connections.fetch_sub(1, Ordering::SeqCst);
 }
 
 async fn write_frames(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
+    mut close_now: oneshot::Receiver<(u16, &'static str)>,
     live: LiveIds,
+    written: Arc<AtomicU64>,
 ) {
-    while let Some(out) = rx.recv().await {
+    let close = |code: u16, reason: &'static str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
+    let mut urgent_open = true;
+    loop {
+        let out = tokio::select! {
+            biased;
+            urgent = &mut close_now, if urgent_open => {
+                urgent_open = false;
+                if let Ok((code, reason)) = urgent {
+                    let _ = sink.send(close(code, reason)).await;
+                    return;
+                }
+                // The connection ended without an urgent close: finish the queue.
+                continue;
+            }
+            out = rx.recv() => match out {
+                Some(out) => out,
+                None => break,
+            },
+        };
         match out {
             Outgoing::Text { owner, json } => {
                 if !live.is_live(&owner) {
@@ -117,13 +193,10 @@ async fn write_frames(
                 if sink.send(Message::Text(json.into())).await.is_err() {
                     return;
                 }
+                written.fetch_add(1, Ordering::Relaxed);
             }
             Outgoing::Close { code, reason } => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = sink.send(close(code, reason)).await;
                 return;
             }
         }
@@ -238,20 +311,56 @@ impl Connection {
         self.send(None, &ServerMessage::Health(health)).await;
     }
 
+    /// Queues a message, waiting at most one ping interval for space: a client that does
+    /// not read must not hold the read loop past its idle deadline.
     async fn send(&self, owner: Option<(Uuid, u64)>, message: &ServerMessage) {
         if let Some(json) = to_json(message) {
-            let _ = self.tx.send(Outgoing::Text { owner, json }).await;
+            let wait = self.app.config.ping_interval;
+            let _ = tokio::time::timeout(wait, self.tx.send(Outgoing::Text { owner, json })).await;
         }
     }
 
-    async fn close(&self, reason: &'static str) {
-        let _ = self
-            .tx
-            .send(Outgoing::Close {
+    /// Queues a health message only if there is room.
+    fn try_send_health(&self, health: HealthMessage) {
+        if let Some(json) = to_json(&ServerMessage::Health(health)) {
+            let _ = self.tx.try_send(Outgoing::Text { owner: None, json });
+        }
+    }
+
+    /// Sends a close frame ahead of everything queued.
+    fn close_immediately(&mut self, code: u16, reason: &'static str) {
+        if let Some(close_now) = self.close_now.take() {
+            let _ = close_now.send((code, reason));
+        }
+    }
+
+    /// Closes with 1001 after what is queued, or at once if the queue has no room soon.
+    async fn close(&mut self, reason: &'static str) {
+        let queued = tokio::time::timeout(
+            WRITER_FLUSH,
+            self.tx.send(Outgoing::Close {
                 code: CLOSE_GOING_AWAY,
                 reason,
-            })
-            .await;
+            }),
+        )
+        .await;
+        if !matches!(queued, Ok(Ok(()))) {
+            self.close_immediately(CLOSE_GOING_AWAY, reason);
+        }
+    }
+}
+
+/// The close code for a read error: 1009 for a message over the limit, 1002 for a
+/// protocol violation, 1007 for a text frame that is not UTF-8; `None` for transport
+/// errors, where no close frame can arrive anyway.
+fn read_error_close(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::Error;
+    let inner = error.into_inner();
+    match inner.downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((CLOSE_TOO_BIG, "message over the maximum size")),
+        Error::Protocol(_) => Some((CLOSE_PROTOCOL_ERROR, "WebSocket protocol error")),
+        Error::Utf8(_) => Some((CLOSE_INVALID_PAYLOAD, "text frame is not UTF-8")),
+        _ => None,
     }
 }
 

@@ -28,7 +28,9 @@ pub(crate) async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -
                 .error("the server is shutting down; connect to another instance or retry later"),
         );
     }
-    ws.max_message_size(app.config.max_body_bytes)
+    let max = app.config.max_ws_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| connection::run(socket, app))
         .into_response()
 }

@@ -65,6 +65,7 @@ pub(crate) fn prepare(
         return Err(ComputeRequestError::UnsupportedNode { node });
     }
 
+    crate::compute_limits::check_graph(&app.config, &request.node)?;
     let source = StoreSource(app.store.as_ref());
     let plan = sightline_compute::plan(&request.node, &request.context, &source)
         .map_err(|diagnostics| ComputeRequestError::Plan { diagnostics })?;
