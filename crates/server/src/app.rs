@@ -2,6 +2,7 @@
 //! shutdown phase every connection watches.
 
 use crate::auth::{AuthMode, Registry};
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::eval_pool::EvalPool;
@@ -39,16 +40,20 @@ pub struct App {
     pub(crate) subscriptions: AtomicU64,
     /// Points accepted through the HTTP writer endpoints.
     pub(crate) points_written: AtomicU64,
-    /// Subscription evaluations run here: one named thread per core, so thousands of live
-    /// subscriptions queue for CPU instead of each taking a blocking thread.
+    /// HTTP computations (batch entries) running at once: one per core, so a batch of
+    /// hundreds queues for CPU instead of each taking a blocking thread.
     pub(crate) compute_slots: tokio::sync::Semaphore,
     /// The live token set when auth is on; `None` lets every request do everything.
     pub(crate) auth: Option<Arc<Registry>>,
+    /// Subscription evaluations run here: one named thread per core, so thousands of live
+    /// subscriptions queue for CPU instead of each taking a blocking thread.
     pub(crate) eval: EvalPool,
     /// The live computations, each shared by every subscription of the same request.
     pub(crate) computations: Computations,
     /// Bytes of WebSocket frames queued for readers on every connection, for `/metrics`.
     pub(crate) ws_queued_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes of request bodies held at once across all requests (`budget.rs`).
+    pub(crate) body_budget: Budget,
 }
 
 impl App {
@@ -61,6 +66,7 @@ impl App {
             AuthMode::Off => None,
             AuthMode::Tokens(file) => Some(Registry::start(file.clone())),
         };
+        let body_budget = Budget::new(config.max_inflight_bytes.max(config.max_body_bytes));
         Arc::new(App {
             auth,
             store,
@@ -74,6 +80,10 @@ impl App {
             computations: Computations::default(),
             ws_queued_bytes: Arc::default(),
             eval: EvalPool::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            compute_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+            body_budget,
         })
     }
 

@@ -87,6 +87,25 @@ pub(crate) enum ApiError {
     /// The body is larger than the configured limit.
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The body did not arrive within the body read timeout.
+    #[error("the request body did not arrive within {} s (--body-read-timeout)", timeout.as_secs_f64())]
+    BodyTimeout { timeout: std::time::Duration },
+    /// The body ended with a transport error (the client went away mid-body).
+    #[error("the request body could not be read: {source}")]
+    BodyRead {
+        #[source]
+        source: axum::Error,
+    },
+    /// A write carries more series or points than one request may.
+    #[error("the request carries more than {limit} {what} (at least {count}); split it")]
+    TooManyInRequest {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
+    /// The server is at a configured limit of shared resources; retry shortly.
+    #[error("the server is overloaded ({resource}); retry shortly")]
+    Overloaded { resource: &'static str },
     /// The write request is invalid.
     #[error(transparent)]
     Ingest(#[from] IngestError),
@@ -125,6 +144,17 @@ impl ApiError {
             ApiError::BodyTooLarge { limit } => WriterPointsTooLarge
                 .error(message)
                 .with_param("limit", limit.to_string()),
+            ApiError::BodyTimeout { timeout } => SightlineBodyReadTimeout
+                .error(message)
+                .with_param("timeoutSeconds", timeout.as_secs_f64().to_string()),
+            ApiError::BodyRead { .. } => SightlineBodyUnreadable.error(message),
+            ApiError::TooManyInRequest { what, limit, .. } => WriterPointsTooLarge
+                .error(message)
+                .with_param("limit", limit.to_string())
+                .with_param("counted", *what),
+            ApiError::Overloaded { resource } => SightlineOverloaded
+                .error(message)
+                .with_param("resource", *resource),
             ApiError::Ingest(e) => match e {
                 IngestError::InvalidTimestamp { seconds, nanos, .. } => WriterInvalidTimestamp
                     .error(message)
@@ -258,7 +288,16 @@ fn internal(error: &ApiError, name: ErrorName) -> WireError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = wire_response(&self.to_wire());
-        if matches!(self, ApiError::BodyTooLarge { .. }) {
+        if matches!(self, ApiError::Overloaded { .. }) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        if matches!(
+            self,
+            ApiError::BodyTooLarge { .. } | ApiError::BodyTimeout { .. }
+        ) {
             // The rest of the body was never read, so the connection cannot be reused; say
             // so, or a pooled client's next request on it fails.
             response.headers_mut().insert(
@@ -274,6 +313,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The Conjure body of a 503 `Sightline:Overloaded`, for answers written outside axum
+/// (a connection refused at accept).
+pub(crate) fn overloaded_body(message: &str) -> String {
+    let wire = ErrorName::SightlineOverloaded
+        .error(message)
+        .with_param("resource", "connections");
+    serde_json::to_string(&wire.to_http_body()).unwrap_or_default()
 }
 
 /// Renders a wire error as a Conjure HTTP error response.

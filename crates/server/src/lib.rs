@@ -10,7 +10,9 @@
 
 mod app;
 pub mod auth;
+mod budget;
 mod clock;
+mod compute_limits;
 mod config;
 pub mod demo;
 mod discovery;
@@ -18,10 +20,12 @@ mod error;
 mod eval_pool;
 mod http;
 mod hub;
-mod reads;
-mod read_cache;
 pub mod human;
+mod listen;
+mod read_cache;
+mod reads;
 mod source;
+pub mod tls;
 mod web;
 mod ws;
 
@@ -36,6 +40,8 @@ use tokio::net::TcpListener;
 /// Serves `app` on `listener` until `shutdown` resolves, then drains: every WebSocket gets
 /// a shutdown notice, updates and writes continue for the drain period while new
 /// WebSocket connections get 503, then connections close with code 1001.
+///
+/// Connections are capped and timed out as `app`'s [`ServerConfig`] says (`listen`).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
@@ -47,9 +53,7 @@ pub async fn serve(
         shutdown.await;
         drain_app.drain().await;
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(graceful)
-        .await?;
+    listen::run(listener, router, app.clone(), graceful).await;
     app.finish().await;
     Ok(())
 }

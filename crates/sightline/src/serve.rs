@@ -75,6 +75,50 @@ pub(crate) struct ServeArgs {
     /// Serve `GET /metrics` without a token even when tokens are required.
     #[arg(long)]
     public_metrics: bool,
+    /// Every endpoint is served at the root and again under this path (the upstream
+    /// clients' default base URL ends in `/api`); `/` serves the root only.
+    #[arg(long, default_value = "/api")]
+    base_path: String,
+    /// Most open connections (WebSockets included); past it new ones get 503 and are closed.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Time a client has to finish sending a request's headers once they started (`10s`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body after its headers (`60s`).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    body_read_timeout: Duration,
+    /// A connection with no request in flight and nothing moving is closed after this.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Bytes of request bodies (as received and decompressed) all requests may hold at once;
+    /// past it a request waits up to 2 s, then gets 503 with Retry-After.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    max_inflight_bytes: usize,
+    /// Series one write request may carry (413 past it; counted before decoding protobuf).
+    #[arg(long, default_value_t = 100_000)]
+    max_series_per_request: usize,
+    /// Points one write request may carry (413 past it).
+    #[arg(long, default_value_t = 5_000_000)]
+    max_points_per_request: usize,
+    /// Points the inputs of one subscription window or one HTTP computation may hold.
+    #[arg(long, default_value_t = 50_000_000)]
+    max_points_per_computation: u64,
+    /// Nodes (union values) one computation's graph may hold.
+    #[arg(long, default_value_t = 5_000)]
+    max_compute_nodes: usize,
+    /// Inputs one node of a computation may take (e.g. the series of one `sum`).
+    #[arg(long, default_value_t = 256)]
+    max_compute_fan_in: usize,
+    /// Largest WebSocket message a client may send, in bytes (closed with 1009 past it).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_ws_message_bytes: usize,
+    /// Serve HTTPS and WSS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Retention of the demo's own data directory: enough to look back, bounded on disk.
@@ -114,13 +158,34 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let (auth, auth_line) = auth_mode(&args, &data_dir)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(sightline_server::tls::load(cert, key).context("loading the TLS certificate")?)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let ws_scheme = if tls.is_some() { "wss" } else { "ws" };
     let config = ServerConfig {
         auth,
         public_metrics: args.public_metrics,
         max_window: args.max_window,
+        tls,
         max_body_bytes: args.max_body_bytes,
         ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
         drain_period: Duration::from_secs(args.drain_secs),
+        base_path: args.base_path,
+        max_connections: args.max_connections.max(1),
+        header_read_timeout: args.header_read_timeout,
+        body_read_timeout: args.body_read_timeout,
+        idle_timeout: args.idle_timeout,
+        max_inflight_bytes: args.max_inflight_bytes,
+        max_series_per_request: args.max_series_per_request,
+        max_points_per_request: args.max_points_per_request,
+        max_points_per_subscription: args.max_points_per_computation,
+        max_compute_nodes: args.max_compute_nodes,
+        max_compute_fan_in: args.max_compute_fan_in,
+        max_ws_message_bytes: args.max_ws_message_bytes.max(1024),
         ..ServerConfig::default()
     };
     let mut store_config = StoreConfig::new(&data_dir);
@@ -157,9 +222,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("{auth_line}");
     // Tests and scripts read this line to find the port.
-    println!("Sightline listening on http://{addr}");
-    println!("Live web page: http://{addr}/");
-    tracing::info!(%addr, ws = %format!("ws://{addr}/persistent-compute/ws"), "Sightline ready");
+    println!("Sightline listening on {scheme}://{addr}");
+    println!("Live web page: {scheme}://{addr}/");
+    tracing::info!(%addr, ws = %format!("{ws_scheme}://{addr}/persistent-compute/ws"), "Sightline ready");
     if args.demo {
         tokio::spawn(sightline_server::demo::run(app.clone()));
         print_demo_help(addr);

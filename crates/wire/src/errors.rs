@@ -20,6 +20,8 @@ pub enum ErrorCode {
     NotFound,
     /// 409.
     Conflict,
+    /// 408: the request body did not arrive in time (not a Conjure code; HTTP's own).
+    RequestTimeout,
     /// 413: a body or batch over the configured size.
     RequestEntityTooLarge,
     /// 500.
@@ -37,6 +39,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::RequestEntityTooLarge => 413,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
@@ -48,6 +51,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::NotFound => "NOT_FOUND",

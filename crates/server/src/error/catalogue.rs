@@ -146,6 +146,12 @@ catalogue! {
     SightlineDatasetNotFound => ("Sightline:DatasetNotFound", NotFound),
     /// A discovery request names a channel its dataset does not have.
     SightlineChannelNotFound => ("Sightline:ChannelNotFound", NotFound),
+    /// A request body that did not arrive within the body read timeout.
+    SightlineBodyReadTimeout => ("Sightline:BodyReadTimeout", RequestTimeout),
+    /// A request body cut off by the transport (the client went away mid-body).
+    SightlineBodyUnreadable => ("Sightline:BodyUnreadable", InvalidArgument),
+    /// A shared limit is reached (connections, in-flight request memory); retry shortly.
+    SightlineOverloaded => ("Sightline:Overloaded", Unavailable),
 }
 
 impl ErrorName {

@@ -70,6 +70,20 @@ pub(crate) enum ComputeRequestError {
     /// Evaluation failed.
     #[error(transparent)]
     Evaluation(#[from] ComputeError),
+    /// The graph is over a configured size (`measure`: `nodes` or `fanIn`).
+    #[error("the computation's {measure} is {count}; at most {limit} are allowed ({flag})")]
+    TooComplex {
+        measure: &'static str,
+        count: usize,
+        limit: usize,
+        flag: &'static str,
+    },
+    /// An HTTP computation's inputs hold more points in its range than the limit.
+    #[error(
+        "the inputs hold {points} points in the range; at most {limit} may be computed at \
+         once: narrow the range or the inputs"
+    )]
+    RangeTooManyPoints { points: u64, limit: u64 },
 }
 
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -126,6 +140,18 @@ impl ComputeRequestError {
                 .error(message)
                 .with_param("rids", list_param(rids)),
             ComputeRequestError::Plan { diagnostics } => diagnostics_error(diagnostics, message),
+            ComputeRequestError::TooComplex {
+                measure,
+                count,
+                limit,
+                ..
+            } => ComputeComputationTooComplex
+                .error(message)
+                .with_param(*measure, count.to_string())
+                .with_param("limit", limit.to_string()),
+            ComputeRequestError::RangeTooManyPoints { limit, .. } => ComputeTooManyPoints
+                .error(message)
+                .with_param("limit", limit.to_string()),
             ComputeRequestError::Evaluation(e) => match e {
                 ComputeError::InvalidRange { .. } => ComputeInvalidLiteralRange.error(message),
             },

@@ -12,6 +12,8 @@ use super::compute::{checked_plan, time_range};
 use super::read_json;
 use crate::app::App;
 use crate::auth::Caller;
+use crate::compute_limits;
+use crate::config::ServerConfig;
 use crate::error::{blocking, ApiError, ComputeRequestError, ErrorName};
 use crate::read_cache::CachedSource;
 use axum::body::Body;
@@ -36,9 +38,10 @@ pub(crate) async fn compute_with_units(
     let req: ComputeNodeRequest =
         read_json(body, app.config.max_body_bytes, "ComputeWithUnitsRequest").await?;
     let store = app.store.clone();
+    let limits = app.clone();
     let (compute_result, compute_unit) = blocking(move || {
         let source = CachedSource::new(store);
-        with_units(&caller, &req, &source)
+        with_units(&caller, &limits.config, &req, &source)
     })
     .await?;
     Ok(Json(ComputeWithUnitsResponse {
@@ -59,8 +62,10 @@ pub(crate) async fn batch(
         "BatchComputeWithUnitsRequest",
     )
     .await?;
+    let limits = app.clone();
     let results = run_all(&app, req.requests, move |entry, source| {
-        let (result, unit) = with_units(&caller, &entry, source).map_err(|e| e.to_wire())?;
+        let (result, unit) =
+            with_units(&caller, &limits.config, &entry, source).map_err(|e| e.to_wire())?;
         Ok(ComputeWithUnitsResult {
             compute_result: ComputeNodeResult::Success(result),
             unit_result: unit,
@@ -90,7 +95,9 @@ pub(crate) async fn batch_units(
 ) -> Result<Json<BatchComputeUnitResult>, ApiError> {
     let req: BatchComputeUnitsRequest =
         read_json(body, app.config.max_body_bytes, "BatchComputeUnitsRequest").await?;
+    let limits = app.clone();
     let results = run_all(&app, req.requests, move |entry: ComputeUnitsRequest, source| {
+        compute_limits::check_graph(&limits.config, &entry.node).map_err(|e| e.to_wire())?;
         checked_plan(&caller, &entry.node, &entry.context, source)
             .map(|plan| plan.unit_result())
             .map_err(|e| e.to_wire())
@@ -106,11 +113,14 @@ pub(crate) async fn batch_units(
 /// it: its result over the range and its unit.
 fn with_units(
     caller: &Caller,
+    config: &ServerConfig,
     req: &ComputeNodeRequest,
     source: &dyn DataSource,
 ) -> Result<(ComputeNodeResponse, ComputeUnitResult), ApiError> {
+    compute_limits::check_graph(config, &req.node)?;
     let (start, end) = time_range(req)?;
     let plan = checked_plan(caller, &req.node, &req.context, source)?;
+    compute_limits::check_points(config, plan.raw_point_count(source, start, end))?;
     let result = plan
         .compute(source, start, end)
         .map_err(ComputeRequestError::from)?;

@@ -3,6 +3,7 @@
 use super::read_json;
 use crate::app::App;
 use crate::auth::Caller;
+use crate::compute_limits;
 use crate::error::{blocking, ApiError, ComputeRequestError};
 use crate::source::StoreSource;
 use axum::body::Body;
@@ -25,10 +26,14 @@ pub(crate) async fn compute(
     let req: ComputeNodeRequest =
         read_json(body, app.config.max_body_bytes, "ComputeNodeRequest").await?;
     let store = app.store.clone();
+    let limits_app = app.clone();
     let response = blocking(move || {
+        let config = &limits_app.config;
+        compute_limits::check_graph(config, &req.node)?;
         let source = StoreSource(store.as_ref());
         let range = time_range(&req)?;
         let plan = checked_plan(&caller, &req.node, &req.context, &source)?;
+        compute_limits::check_points(config, plan.raw_point_count(&source, range.0, range.1))?;
         Ok(plan
             .compute(&source, range.0, range.1)
             .map_err(ComputeRequestError::from)?)
@@ -46,7 +51,9 @@ pub(crate) async fn compute_units(
     let req: ComputeUnitsRequest =
         read_json(body, app.config.max_body_bytes, "ComputeUnitsRequest").await?;
     let store = app.store.clone();
+    let app = app.clone();
     let units = blocking(move || {
+        compute_limits::check_graph(&app.config, &req.node)?;
         let source = StoreSource(store.as_ref());
         checked_plan(&caller, &req.node, &req.context, &source).map(|plan| plan.unit_result())
     })

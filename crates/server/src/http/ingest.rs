@@ -61,6 +61,7 @@ pub(crate) async fn store(
 ) -> Result<StatusCode, ApiError> {
     caller.require_write(writes.iter().map(|w| &*w.dataset))?;
     let points = convert::point_count(&writes);
+    check_counts(app, writes.len(), points)?;
     if points == 0 {
         return Ok(StatusCode::NO_CONTENT);
     }
@@ -68,4 +69,27 @@ pub(crate) async fn store(
     blocking(move || Ok(store.write(writes)?)).await?;
     app.points_written.fetch_add(points, Ordering::Relaxed);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The per-request series and point limits, for writes whose counts are known only once
+/// parsed (JSON: its own size bounds the parsed form to about its size; protobuf is
+/// counted from its wire bytes before decoding, `proto_scan.rs`).
+fn check_counts(app: &App, series: usize, points: u64) -> Result<(), ApiError> {
+    let config = &app.config;
+    if series > config.max_series_per_request {
+        return Err(ApiError::TooManyInRequest {
+            what: "series",
+            count: series,
+            limit: config.max_series_per_request,
+        });
+    }
+    let points = usize::try_from(points).unwrap_or(usize::MAX);
+    if points > config.max_points_per_request {
+        return Err(ApiError::TooManyInRequest {
+            what: "points",
+            count: points,
+            limit: config.max_points_per_request,
+        });
+    }
+    Ok(())
 }

@@ -26,6 +26,10 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
             app.ws_queued_bytes.load(Ordering::Relaxed) as f64,
         ),
         (
+            "server_inflight_body_bytes",
+            app.body_budget.in_use() as f64,
+        ),
+        (
             "server_points_written_total",
             app.points_written.load(Ordering::Relaxed) as f64,
         ),

@@ -15,9 +15,11 @@ mod encoded;
 mod health;
 mod ingest;
 mod metrics;
+mod mount;
 mod nominal;
 mod nominal_columnar;
 mod prometheus;
+mod proto_scan;
 mod search;
 mod telegraf;
 
@@ -26,9 +28,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
-pub(crate) use body::read_json;
+pub(crate) use body::{read_body, read_json};
 
-/// All routes of the server.
+/// All routes of the server, at the root and under the configured base path.
 pub(crate) fn router(app: Arc<App>) -> Router {
     let protected = Router::new()
         .route("/persistent-compute/ws", get(crate::ws::upgrade))
@@ -92,11 +94,12 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     } else {
         open
     };
-    protected
+    let routes = protected
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             crate::auth::authenticate,
         ))
         .merge(open)
-        .with_state(app)
+        .with_state(app.clone());
+    mount::mount(routes, &app)
 }

@@ -26,7 +26,15 @@ use uuid::Uuid;
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// WebSocket close code for "policy violation": the connection's token was revoked or expired.
 const CLOSE_POLICY: u16 = 1008;
+/// Close code for a frame that breaks the WebSocket protocol.
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// Close code for a text frame that is not UTF-8.
+const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+/// Close code for a message over the configured maximum.
+const CLOSE_TOO_BIG: u16 = 1009;
 /// How long the writer may take to flush queued frames after the reader stopped.
+/// How long a close frame may wait for room in a full queue before the socket is dropped.
+const CLOSE_QUEUE_WAIT: Duration = Duration::from_millis(200);
 const WRITER_FLUSH: Duration = Duration::from_secs(2);
 /// Most frames written between two flushes, so a long queue still reaches the socket in
 /// steady steps.
@@ -57,7 +65,9 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
         app.ws_queued_bytes.clone(),
     );
     let live = LiveIds::default();
-    let writer = tokio::spawn(write_frames(sink, rx, queued, live.clone()));
+    // The reader-progress check below watches the same count the writer drains.
+    let waiting = queued.clone();
+    let mut writer = tokio::spawn(write_frames(sink, rx, queued, live.clone()));
     let mut token = TokenWatch::new(app.auth.as_ref(), caller.credential());
     let mut conn = Connection {
         app: app.clone(),
@@ -73,6 +83,7 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     let mut ping_timer = tokio::time::interval_at(Instant::now() + interval, interval);
     let mut phase = app.watch_phase();
     let mut last_heard = Instant::now();
+    let mut reader_progress = (waiting.get(), Instant::now());
     if app.phase() == Phase::Draining {
         conn.send_health(HealthMessage::ShutdownNotice(ShutdownNotice {}))
             .await;
@@ -81,9 +92,24 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
         tokio::select! {
             frame = stream.next() => {
                 let text = match frame {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(error)) => {
+                        if let Some((code, reason)) = read_error_close(error) {
+                            tracing::debug!(code, reason, "closing a connection that broke the protocol");
+                            conn.close_soon(code, reason).await;
+                        }
+                        break;
+                    }
                     Some(Ok(Message::Text(text))) => text.to_string(),
-                    Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(Ok(Message::Binary(_))) => {
+                        last_heard = Instant::now();
+                        let wire = invalid_client_message(
+                            "binary frames are not accepted; send each ClientMessage as a JSON text frame".to_string(),
+                        )
+                        .with_param("frame", "binary");
+                        conn.send_client_error(wire).await;
+                        continue;
+                    }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                         last_heard = Instant::now();
                         continue;
@@ -96,10 +122,21 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
                 let silent = last_heard.elapsed();
                 if silent >= interval * 3 {
                     tracing::info!(silent_secs = silent.as_secs(), "closing silent connection");
-                    conn.close("no message from the client for three ping intervals").await;
+                    conn.close_soon(CLOSE_GOING_AWAY, "no message from the client for three ping intervals").await;
                     break;
                 }
-                if silent >= interval {
+                // A client that sends but does not read: its queue stays full and nothing
+                // reaches the socket. It is dropped at the same deadline as a silent one.
+                let waiting_now = waiting.get();
+                if waiting_now == 0 || waiting_now < reader_progress.0 {
+                    reader_progress = (waiting_now, Instant::now());
+                } else if reader_progress.1.elapsed() >= interval * 3 {
+                    tracing::info!("closing a connection whose client stopped reading");
+                    conn.close_soon(CLOSE_GOING_AWAY, "the client stopped reading for three ping intervals").await;
+                    break;
+                }
+                // Never wait for queue space here: a full queue must not stall the deadline.
+                if silent >= interval && conn.tx.has_room() {
                     conn.send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() })).await;
                 }
             }
@@ -121,7 +158,13 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     }
     conn.stop_all();
     drop(conn);
-    let _ = tokio::time::timeout(WRITER_FLUSH, writer).await;
+    if tokio::time::timeout(WRITER_FLUSH, &mut writer)
+        .await
+        .is_err()
+    {
+        // The client is not taking frames; its socket goes now, not when it reads.
+        writer.abort();
+    }
     app.connections.fetch_sub(1, Ordering::SeqCst);
 }
 
@@ -291,6 +334,8 @@ impl Connection {
         self.send(None, &ServerMessage::Health(health)).await;
     }
 
+    /// Queues a message, waiting at most one ping interval for space: a client that does
+    /// not read must not hold the read loop past its idle deadline.
     async fn send(&self, owner: Option<(Uuid, u64)>, message: &ServerMessage) {
         if let Some(json) = to_json(message) {
             self.tx.send(owner, json).await;
@@ -299,6 +344,26 @@ impl Connection {
 
     async fn close(&self, reason: &'static str) {
         self.tx.close(CLOSE_GOING_AWAY, reason).await;
+    }
+
+    /// Queues a close frame if the queue takes it soon; a client that stopped reading gets
+    /// none, and its socket is dropped when the writer is aborted after the loop.
+    async fn close_soon(&self, code: u16, reason: &'static str) {
+        let _ = tokio::time::timeout(CLOSE_QUEUE_WAIT, self.tx.close(code, reason)).await;
+    }
+}
+
+/// The close code for a read error: 1009 for a message over the limit, 1002 for a
+/// protocol violation, 1007 for a text frame that is not UTF-8; `None` for transport
+/// errors, where no close frame can arrive anyway.
+fn read_error_close(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::Error;
+    let inner = error.into_inner();
+    match inner.downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((CLOSE_TOO_BIG, "message over the maximum size")),
+        Error::Protocol(_) => Some((CLOSE_PROTOCOL_ERROR, "WebSocket protocol error")),
+        Error::Utf8(_) => Some((CLOSE_INVALID_PAYLOAD, "text frame is not UTF-8")),
+        _ => None,
     }
 }
 

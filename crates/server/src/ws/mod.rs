@@ -46,7 +46,9 @@ pub(crate) async fn upgrade(
         Some(protocol) => ws.protocols([protocol]),
         None => ws,
     };
-    ws.max_message_size(app.config.max_body_bytes)
+    let max = app.config.max_ws_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| connection::run(socket, app, caller))
         .into_response()
 }

@@ -68,6 +68,7 @@ pub(crate) fn prepare(
         return Err(ComputeRequestError::UnsupportedNode { node });
     }
 
+    crate::compute_limits::check_graph(&app.config, &request.node)?;
     let source = StoreSource(app.store.as_ref());
     let planned = sightline_compute::plan(&request.node, &request.context, &source);
     // Grants before planning errors: those could describe a dataset the caller may not read.

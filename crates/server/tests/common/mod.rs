@@ -130,10 +130,14 @@ impl TestServer {
 
     /// Opens a WebSocket.
     pub async fn connect(&self) -> Result<WsClient> {
-        let (ws, response) =
-            tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(self.ws_url()))
-                .await
-                .context("websocket connect timed out")??;
+        self.connect_url(&self.ws_url()).await
+    }
+
+    /// Opens a WebSocket at `url` (e.g. under a base path).
+    pub async fn connect_url(&self, url: &str) -> Result<WsClient> {
+        let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .context("websocket connect timed out")??;
         ensure!(
             response.status() == 101,
             "upgrade answered {}",
