@@ -133,6 +133,8 @@ catalogue! {
     SightlineStorageFailure => ("Sightline:StorageFailure", Internal),
     /// The server is draining: new WebSocket connections are refused.
     SightlineShuttingDown => ("Sightline:ShuttingDown", Unavailable),
+    /// An expression (`POST /sightline/v1/expressions/compile`) that does not compile.
+    SightlineInvalidExpression => ("Sightline:InvalidExpression", InvalidArgument),
 }
 
 impl ErrorName {

@@ -1,8 +1,10 @@
-//! HTTP routes: the writer API, HTTP compute, `/metrics`, and the WebSocket upgrade.
+//! HTTP routes: the writer API, HTTP compute, `/metrics`, the WebSocket upgrade, and
+//! Sightline's own endpoints (expression compilation).
 
 mod body;
 mod compute;
 mod convert;
+mod expressions;
 mod ingest;
 mod metrics;
 mod nominal;
@@ -34,6 +36,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
+        .route(
+            "/sightline/v1/expressions/compile",
+            post(expressions::compile),
+        )
         .route("/metrics", get(metrics::metrics))
         .with_state(app)
 }
