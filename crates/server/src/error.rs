@@ -127,6 +127,9 @@ pub(crate) enum ApiError {
     /// The token may not read these datasets; nothing was computed.
     #[error("this token may not read {}", list_param(.rids))]
     ReadDenied { rids: Vec<String> },
+    /// An expression of the Sightline expression language does not compile.
+    #[error("invalid expression at {error}")]
+    InvalidExpression { error: sightline_expr::ExprError },
     /// A blocking task died; a bug, logged with its instance id.
     #[error("internal task failed: {detail}")]
     TaskFailed { detail: String },
@@ -254,6 +257,11 @@ impl ApiError {
             ApiError::ReadDenied { rids } => ComputeNotAuthorized
                 .error(message)
                 .with_param("dataSourceRids", list_param(rids)),
+            ApiError::InvalidExpression { error } => SightlineInvalidExpression
+                .error(message)
+                .with_param("line", error.line().to_string())
+                .with_param("column", error.column().to_string())
+                .with_param("reason", error.reason.to_string()),
             ApiError::TaskFailed { .. } => internal(self, DefaultInternal),
         }
     }

@@ -152,6 +152,8 @@ catalogue! {
     SightlineBodyUnreadable => ("Sightline:BodyUnreadable", InvalidArgument),
     /// A shared limit is reached (connections, in-flight request memory); retry shortly.
     SightlineOverloaded => ("Sightline:Overloaded", Unavailable),
+    /// An expression (`POST /sightline/v1/expressions/compile`) that does not compile.
+    SightlineInvalidExpression => ("Sightline:InvalidExpression", InvalidArgument),
 }
 
 impl ErrorName {

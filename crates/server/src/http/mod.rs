@@ -1,5 +1,5 @@
-//! HTTP routes: the writer API, HTTP compute, `/metrics`, `/health`, login, and the
-//! WebSocket upgrade.
+//! HTTP routes: the writer API, HTTP compute, `/metrics`, `/health`, login, Sightline's own
+//! endpoints (discovery, expression compilation) and the WebSocket upgrade.
 //!
 //! Every route added to `protected` goes through `auth::authenticate` (401 without a valid
 //! token when auth is on) and its handler gets an `auth::Caller` to check grants with; only
@@ -12,6 +12,7 @@ mod convert;
 mod datasets;
 mod direct;
 mod encoded;
+mod expressions;
 mod health;
 mod ingest;
 mod metrics;
@@ -76,6 +77,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route(
             "/sightline/v1/datasets/{rid}/channels/{channel}",
             get(datasets::channel_details),
+        )
+        .route(
+            "/sightline/v1/expressions/compile",
+            post(expressions::compile),
         );
     let protected = if app.config.public_metrics {
         protected
