@@ -420,3 +420,39 @@ fn malformed_files_are_refused_with_line_and_column() {
     );
     assert!(err.contains("rows 2–2"), "{err}");
 }
+
+#[test]
+fn nominal_format_imports_the_same_points() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = common::start(data.path(), &[]);
+    let files = tempfile::tempdir().expect("tempdir");
+    let path = files.path().join("proto.csv");
+    let s = T0 / SEC;
+    std::fs::write(
+        &path,
+        format!(
+            "time,p,mode\n{s}.5,1.25,idle\n{},,run\n{},-3,\n",
+            s + 1,
+            s + 2
+        ),
+    )
+    .expect("write");
+    let output = import(
+        &server.url,
+        &[&path],
+        &["--format", "nominal", "--tag", "rig=B", "--units", "p=bar"],
+    );
+    assert_ok(&output);
+    assert_eq!(
+        doubles(&server.url, "p", &[("rig", "B")]),
+        vec![(T0 + SEC / 2, 1.25), (T0 + 2 * SEC, -3.0)]
+    );
+    assert_eq!(
+        strings(&server.url, "mode"),
+        vec![
+            (T0 + SEC / 2, "idle".to_string()),
+            (T0 + SEC, "run".to_string())
+        ]
+    );
+    assert_eq!(unit(&server.url, "p")["single"]["success"], "bar");
+}

@@ -1,7 +1,8 @@
 //! Request bodies: a chunk as a `WriteColumnBatchesRequest` (`POST
 //! /storage/writer/v1/columnar`), written straight into a byte buffer because this is the
-//! importer's hot loop (tens of millions of timestamps), and the small row-writer body that
-//! sets channel units (the columnar writer carries none).
+//! importer's hot loop (tens of millions of timestamps); the same chunk as the upstream
+//! streaming clients' protobuf `WriteRequestNominal` (`--format nominal`); and the small
+//! row-writer body that sets channel units (neither carries units).
 
 use super::chunk::{Chunk, SeriesColumn, Values};
 use std::collections::BTreeMap;
@@ -79,6 +80,70 @@ impl Encoder {
             }
         }
         out.extend_from_slice(b"]}}");
+    }
+
+    /// The protobuf `WriteRequestNominal` of `chunk`
+    /// (`POST /storage/writer/v1/nominal/{dataSourceRid}`).
+    pub(crate) fn nominal(&self, chunk: &Chunk) -> Vec<u8> {
+        use prost::Message as _;
+        use sightline_wire::proto::{
+            Channel, DoublePoint, DoublePoints, Points, PointsType, ProtoTimestamp, Series,
+            StringPoint, StringPoints, WriteRequestNominal,
+        };
+        let stamp = |t: i64| {
+            Some(ProtoTimestamp {
+                seconds: t.div_euclid(1_000_000_000),
+                nanos: t.rem_euclid(1_000_000_000) as i32,
+            })
+        };
+        let series = chunk
+            .series
+            .iter()
+            .map(|s| {
+                let points = match &s.values {
+                    Values::Doubles(values) => PointsType::DoublePoints(DoublePoints {
+                        points: s
+                            .timestamps
+                            .iter()
+                            .zip(values)
+                            .map(|(&t, &value)| DoublePoint {
+                                timestamp: stamp(t),
+                                value,
+                            })
+                            .collect(),
+                    }),
+                    Values::Strings(values) => PointsType::StringPoints(StringPoints {
+                        points: s
+                            .timestamps
+                            .iter()
+                            .zip(values)
+                            .map(|(&t, value)| StringPoint {
+                                timestamp: stamp(t),
+                                value: value.clone(),
+                            })
+                            .collect(),
+                    }),
+                };
+                Series {
+                    channel: Some(Channel {
+                        name: s.channel.to_string(),
+                    }),
+                    tags: self
+                        .tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    points: Some(Points {
+                        points_type: Some(points),
+                    }),
+                }
+            })
+            .collect();
+        WriteRequestNominal {
+            series,
+            session_name: None,
+        }
+        .encode_to_vec()
     }
 
     /// A row write of the first point of each `(series, unit)`, which sets the channel's
@@ -187,5 +252,12 @@ mod tests {
         assert_eq!(json["batches"][1]["channel"], "s\"q");
         assert_eq!(json["batches"][1]["values"]["strings"][0], "a\nb");
         assert_eq!(json["batches"][1]["tags"]["k"], "v");
+
+        use prost::Message as _;
+        let proto =
+            sightline_wire::proto::WriteRequestNominal::decode(encoder.nominal(&chunk).as_slice())
+                .expect("decodes as the protobuf type");
+        assert_eq!(proto.series.len(), 2);
+        assert_eq!(proto.series[0].tags.get("k").map(String::as_str), Some("v"));
     }
 }

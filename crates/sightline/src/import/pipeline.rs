@@ -24,11 +24,20 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const COLUMNAR_PATH: &str = "/storage/writer/v1/columnar";
 const ROWS_PATH: &str = "/storage/writer/v1";
 /// How far acknowledgements may run ahead of the oldest unacknowledged request (in requests
 /// per in-flight slot), which bounds the totals kept for the checkpoint.
 const WINDOW_PER_REQUEST: usize = 16;
+
+/// Which writer endpoint carries the points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// JSON `WriteColumnBatchesRequest` to `POST /storage/writer/v1/columnar`.
+    Columnar,
+    /// Protobuf `WriteRequestNominal` to `POST /storage/writer/v1/nominal/{dataSourceRid}`
+    /// (the upstream streaming clients' format; less server CPU per point).
+    Nominal,
+}
 
 /// What one file import needs besides the file.
 #[derive(Debug, Clone)]
@@ -42,6 +51,7 @@ pub(crate) struct FileJob {
     pub(crate) columns: ColumnOptions,
     pub(crate) batch_points: usize,
     pub(crate) in_flight: usize,
+    pub(crate) format: Format,
 }
 
 /// What a finished file import did.
@@ -140,8 +150,10 @@ pub(crate) async fn import_file(
         let encoder = Encoder::new(&job.dataset, job.tags.clone());
         let units = job.units.clone();
         let already = units_sent.clone();
-        let batch_points = job.batch_points;
-        std::thread::spawn(move || read_file(source, encoder, units, already, batch_points, tx))
+        let (batch_points, format) = (job.batch_points, job.format);
+        std::thread::spawn(move || {
+            read_file(source, encoder, format, units, already, batch_points, tx)
+        })
     };
 
     let label = job.path.file_name().map_or_else(
@@ -218,13 +230,20 @@ pub(crate) async fn import_file(
                         let (body, units_body) = (prepared.body.clone(), prepared.units_body.clone());
                         window.push_back(Slot { acked: false, prepared_meta: prepared });
                         let sender = sender.clone();
+                        let (path, content_type) = match job.format {
+                            Format::Columnar => ("/storage/writer/v1/columnar".to_string(), "application/json"),
+                            Format::Nominal => (
+                                format!("/storage/writer/v1/nominal/{}", job.dataset),
+                                "application/x-protobuf",
+                            ),
+                        };
                         requests.push(async move {
                             if let Some(units_body) = units_body {
                                 if let Err(e) = sender.post_json(ROWS_PATH, units_body).await {
                                     return (seq, Err(e));
                                 }
                             }
-                            (seq, sender.post_json(COLUMNAR_PATH, body).await)
+                            (seq, sender.post(&path, content_type, body).await)
                         });
                     }
                     Some(FromReader::Failed(error)) => {
@@ -265,6 +284,7 @@ pub(crate) async fn import_file(
 fn read_file(
     mut source: Source,
     encoder: Encoder,
+    format: Format,
     units: BTreeMap<String, String>,
     mut units_sent: BTreeSet<String>,
     batch_points: usize,
@@ -279,8 +299,14 @@ fn read_file(
                 return;
             }
         };
-        let mut body = Vec::with_capacity(chunk.points as usize * 48 + 1024);
-        encoder.columnar(&chunk, &mut body);
+        let body = match format {
+            Format::Columnar => {
+                let mut body = Vec::with_capacity(chunk.points as usize * 48 + 1024);
+                encoder.columnar(&chunk, &mut body);
+                body
+            }
+            Format::Nominal => encoder.nominal(&chunk),
+        };
         let unit_entries: Vec<_> = chunk
             .series
             .iter()

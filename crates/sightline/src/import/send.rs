@@ -57,6 +57,16 @@ impl Sender {
 
     /// Posts a JSON `body` to `path`, retrying what a retry can fix.
     pub(crate) async fn post_json(&self, path: &str, body: Bytes) -> Result<(), SendError> {
+        self.post(path, "application/json", body).await
+    }
+
+    /// Posts `body` of `content_type` to `path`, retrying what a retry can fix.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        content_type: &'static str,
+        body: Bytes,
+    ) -> Result<(), SendError> {
         let url = format!("{}{path}", self.base);
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
@@ -65,7 +75,7 @@ impl Sender {
             let mut request = self
                 .client
                 .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.clone());
             if let Some(token) = &self.token {
                 request = request.bearer_auth(token);
