@@ -209,7 +209,12 @@ impl Applier {
 /// Whether the store refused the write's content (the same on every node) rather than failed.
 fn refusal(e: &StoreError) -> bool {
     match e {
-        StoreError::TypeConflict { .. } | StoreError::LengthMismatch { .. } => true,
+        // Cardinality limits refuse alike on every node as long as the nodes share them.
+        StoreError::TypeConflict { .. }
+        | StoreError::LengthMismatch { .. }
+        | StoreError::TooManySeries { .. }
+        | StoreError::TooManyTags { .. }
+        | StoreError::TagTooLong { .. } => true,
         StoreError::Io(_)
         | StoreError::Corrupt { .. }
         | StoreError::Closed

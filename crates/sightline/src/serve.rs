@@ -287,7 +287,7 @@ fn auth_mode(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<(AuthMode, Str
          listen on 127.0.0.1, or pass --insecure-no-auth to accept any client.",
         args.listen,
         file.path().display(),
-        args.data_dir.display()
+        data_dir.display()
     )
 }
 

@@ -12,7 +12,8 @@ use sightline_wire::conjure::DateTime;
 use sightline_wire::errors::WireError;
 use sightline_wire::persistent_compute::{
     ClientMessage, ClientMessageError, HealthMessage, Ping, Pong, ServerMessage, ShutdownNotice,
-    StreamingComputeNodeSubscription,
+    StreamingComputeNodeSubscription, SubscriptionCreation, SubscriptionCreationError,
+    SubscriptionCreationMessage,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
