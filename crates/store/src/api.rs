@@ -236,6 +236,9 @@ pub trait Store: Send + Sync + 'static {
     /// Channels of a dataset, sorted by name.
     fn channels(&self, dataset: &str) -> Vec<ChannelInfo>;
 
+    /// Every dataset that holds at least one channel, sorted by RID.
+    fn datasets(&self) -> Vec<Arc<str>>;
+
     /// Series of a channel whose tags contain every pair of `filter` (empty = all series).
     fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo>;
 
@@ -277,6 +280,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of points of a series in `[start, end]`, without reading them.
     fn count(&self, id: SeriesId, start: i64, end: i64) -> u64;
+
+    /// Timestamps of the first and last point of a series, from in-memory bounds (block
+    /// index and heads) without decoding points; `None` for an empty or unknown series.
+    fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)>;
 
     /// A receiver of [`Change`]s for writes made after this call. A receiver that lags gets
     /// `RecvError::Lagged` and must treat everything as changed.

@@ -97,6 +97,18 @@ impl Index {
         Some(info(name, e))
     }
 
+    /// Datasets with at least one channel, sorted by RID.
+    pub(crate) fn datasets(&self) -> Vec<Arc<str>> {
+        let mut out: Vec<Arc<str>> = self
+            .datasets
+            .iter()
+            .filter(|(_, chans)| !chans.is_empty())
+            .map(|(ds, _)| ds.clone())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Channels of a dataset, sorted by name.
     pub(crate) fn channels(&self, dataset: &str) -> Vec<ChannelInfo> {
         self.datasets

@@ -80,6 +80,10 @@ impl Store for MemoryStore {
         self.index.read().channels(dataset)
     }
 
+    fn datasets(&self) -> Vec<Arc<str>> {
+        self.index.read().datasets()
+    }
+
     fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo> {
         self.index.read().series(dataset, channel, filter)
     }
@@ -143,6 +147,12 @@ impl Store for MemoryStore {
         self.head
             .get(id)
             .map_or(0, |s| s.read().points.range(start, end).len() as u64)
+    }
+
+    fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)> {
+        let slot = self.head.get(id)?;
+        let d = slot.read();
+        Some((*d.points.ts.first()?, *d.points.ts.last()?))
     }
 
     fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {

@@ -423,6 +423,10 @@ impl Store for DurableStore {
         self.inner.index.read().channels(dataset)
     }
 
+    fn datasets(&self) -> Vec<Arc<str>> {
+        self.inner.index.read().datasets()
+    }
+
     fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo> {
         self.inner.index.read().series(dataset, channel, filter)
     }
@@ -472,6 +476,10 @@ impl Store for DurableStore {
 
     fn count(&self, id: SeriesId, start: i64, end: i64) -> u64 {
         self.inner.count(id, start, end)
+    }
+
+    fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)> {
+        self.inner.time_bounds(id)
     }
 
     fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {

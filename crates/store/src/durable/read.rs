@@ -270,4 +270,31 @@ impl Inner {
         cand.dedup();
         cand.len().checked_sub(n).map(|i| cand[i])
     }
+
+    /// First and last timestamp of a series from the segments' block index and the heads'
+    /// sorted columns: no block is decoded.
+    pub(crate) fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)> {
+        let v = self.current();
+        let mut bounds: Option<(i64, i64)> = None;
+        let mut widen = |lo: i64, hi: i64| {
+            bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        };
+        for seg in &v.segments {
+            let Some(sb) = seg.series.get(&id) else {
+                continue;
+            };
+            if let (Some(first), Some(last)) = (sb.blocks.first(), sb.blocks.last()) {
+                widen(first.min_ts, last.max_ts);
+            }
+        }
+        for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
+            if let Some(slot) = head.get(id) {
+                let d = slot.read();
+                if let (Some(&lo), Some(&hi)) = (d.points.ts.first(), d.points.ts.last()) {
+                    widen(lo, hi);
+                }
+            }
+        }
+        bounds
+    }
 }

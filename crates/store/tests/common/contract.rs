@@ -16,6 +16,25 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
     strings_and_logs(&*make());
     ints_read_as_numeric(&*make());
     closed_rejects_writes(&*make());
+    datasets_and_time_bounds(&*make());
+}
+
+fn datasets_and_time_bounds(s: &dyn Store) {
+    assert!(s.datasets().is_empty());
+    let t = tags(&[("stand", "a")]);
+    s.write(vec![dbl("ds.b", "p", t.clone(), &[30, 10], &[3., 1.])])
+        .unwrap();
+    s.write(vec![dbl("ds.a", "q", tags(&[]), &[5], &[0.5])])
+        .unwrap();
+    // A late point before the first and a newer one after the last widen the bounds.
+    s.write(vec![dbl("ds.b", "p", t.clone(), &[40, 2], &[4., 0.2])])
+        .unwrap();
+    let names: Vec<String> = s.datasets().iter().map(|d| d.to_string()).collect();
+    assert_eq!(names, ["ds.a", "ds.b"]);
+    let id = id_of(s, "ds.b", "p", &t).unwrap();
+    assert_eq!(s.time_bounds(id), Some((2, 40)));
+    assert_eq!(s.count(id, i64::MIN, i64::MAX), 4);
+    assert_eq!(s.time_bounds(sightline_store::SeriesId(u64::MAX)), None);
 }
 
 fn out_of_order_and_replace(s: &dyn Store) {
