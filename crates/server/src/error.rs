@@ -49,6 +49,23 @@ pub(crate) enum IngestError {
     UnsupportedPoints { channel: String, variant: String },
 }
 
+/// Why a discovery request (channel search, dataset and channel facts) was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DiscoveryError {
+    /// `pageSize` outside 1..=max.
+    #[error("pageSize {size} is outside 1..={max}")]
+    PageSize { size: i32, max: i32 },
+    /// A `nextPageToken` this server did not hand out.
+    #[error("`{token}` is not a page token of this server; pass back a `nextPageToken` unchanged")]
+    PageToken { token: String },
+    /// No channel was ever written to the dataset.
+    #[error("dataset `{rid}` holds no channels")]
+    UnknownDataset { rid: String },
+    /// The dataset has no channel of this name.
+    #[error("dataset `{dataset}` has no channel `{channel}`")]
+    UnknownChannel { dataset: String, channel: String },
+}
+
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
@@ -67,6 +84,9 @@ pub(crate) enum ApiError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A discovery request is invalid or names nothing stored.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// The compute graph was refused or its evaluation failed.
     #[error(transparent)]
     Compute(#[from] ComputeRequestError),
@@ -119,6 +139,22 @@ impl ApiError {
                 StoreError::Io(_) | StoreError::Corrupt { .. } => {
                     internal(self, SightlineStorageFailure)
                 }
+            },
+            ApiError::Discovery(e) => match e {
+                DiscoveryError::PageSize { size, max } => DefaultInvalidArgument
+                    .error(message)
+                    .with_param("pageSize", size.to_string())
+                    .with_param("max", max.to_string()),
+                DiscoveryError::PageToken { token } => DefaultInvalidArgument
+                    .error(message)
+                    .with_param("nextPageToken", token.clone()),
+                DiscoveryError::UnknownDataset { rid } => SightlineDatasetNotFound
+                    .error(message)
+                    .with_param("dataSourceRid", rid.clone()),
+                DiscoveryError::UnknownChannel { dataset, channel } => SightlineChannelNotFound
+                    .error(message)
+                    .with_param("dataSourceRid", dataset.clone())
+                    .with_param("channel", channel.clone()),
             },
             ApiError::Compute(e) => e.to_wire(),
             ApiError::TaskFailed { .. } => internal(self, DefaultInternal),

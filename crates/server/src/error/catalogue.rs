@@ -133,6 +133,10 @@ catalogue! {
     SightlineStorageFailure => ("Sightline:StorageFailure", Internal),
     /// The server is draining: new WebSocket connections are refused.
     SightlineShuttingDown => ("Sightline:ShuttingDown", Unavailable),
+    /// A discovery request names a dataset that holds no channels.
+    SightlineDatasetNotFound => ("Sightline:DatasetNotFound", NotFound),
+    /// A discovery request names a channel its dataset does not have.
+    SightlineChannelNotFound => ("Sightline:ChannelNotFound", NotFound),
 }
 
 impl ErrorName {
