@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// How often the drain checks whether every WebSocket has gone.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Where the server is in its life; connections react to changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -78,10 +81,17 @@ impl App {
     pub(crate) async fn drain(&self) {
         tracing::info!(
             drain_secs = self.config.drain_period.as_secs_f64(),
+            connections = self.connections.load(Ordering::SeqCst),
             "shutdown requested; draining connections"
         );
         self.phase.send_replace(Phase::Draining);
-        tokio::time::sleep(self.config.drain_period).await;
+        // The drain exists for connected clients; with none left there is nothing to wait
+        // for, so Ctrl-C on an idle server exits at once.
+        let deadline = tokio::time::Instant::now() + self.config.drain_period;
+        while self.connections.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(DRAIN_POLL.min(deadline - tokio::time::Instant::now())).await;
+        }
         self.phase.send_replace(Phase::Closing);
     }
 

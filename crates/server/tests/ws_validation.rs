@@ -186,6 +186,24 @@ async fn default_maximum_window_is_seven_days() -> Result<()> {
     let (_server, mut ws, rid) = setup(ServerConfig::default()).await?;
     let week = 7 * 24 * 3600 * SEC;
     let e = ws
+        .creation_error(
+            Uuid::new_v4(),
+            appends(numeric_node(&rid, "x"), 365 * 24 * 3600 * SEC),
+        )
+        .await?;
+    expect(&e, "PersistentCompute:WindowTooLarge")?;
+    // People read durations; programs read the exact nanoseconds in the params.
+    ensure!(
+        e.message == "windowWidth 365 d exceeds the maximum 7 d",
+        "{}",
+        e.message
+    );
+    ensure!(
+        e.params.get("maxNanos").map(String::as_str) == Some("604800000000000"),
+        "{:?}",
+        e.params
+    );
+    let e = ws
         .creation_error(Uuid::new_v4(), appends(numeric_node(&rid, "x"), week + SEC))
         .await?;
     expect(&e, "PersistentCompute:WindowTooLarge")?;

@@ -2,6 +2,7 @@
 //! alike, and the one exhaustive map of each kind to its catalogue name and parameters.
 
 use super::catalogue::ErrorName;
+use crate::human::duration_ns;
 use sightline_compute::{ComputeError, Diagnostic, DiagnosticKind, Unsupported};
 use sightline_wire::errors::{list_param, WireError};
 use sightline_wire::persistent_compute::{
@@ -21,13 +22,17 @@ pub(crate) enum ComputeRequestError {
         source: TimeError,
     },
     /// `windowWidth` below zero.
-    #[error("windowWidth is negative ({window} ns)")]
+    #[error("windowWidth is negative ({})", duration_ns(*.window))]
     WindowNegative { window: i64 },
     /// `windowWidth` over the configured maximum.
-    #[error("windowWidth {window} ns exceeds the maximum {max} ns")]
+    #[error("windowWidth {} exceeds the maximum {}", duration_ns(*.window), duration_ns(*.max))]
     WindowTooLarge { window: i64, max: i64 },
     /// The window plus the graph's look-back is over the configured maximum.
-    #[error("windowWidth {window} ns plus look-back {look_back} ns exceeds the maximum")]
+    #[error(
+        "windowWidth {} plus look-back {} exceeds the maximum",
+        duration_ns(*.window),
+        duration_ns(*.look_back)
+    )]
     WindowWithLookBackTooLarge { window: i64, look_back: i64 },
     /// The window's inputs hold more points than the configured limit.
     #[error("the window holds more than {limit} points")]
@@ -80,11 +85,16 @@ impl ComputeRequestError {
             ComputeRequestError::WindowNegative { window } => PersistentComputeWindowNegative
                 .error(message)
                 .with_param("window", window.to_string()),
-            ComputeRequestError::WindowTooLarge { .. } => {
-                PersistentComputeWindowTooLarge.error(message)
-            }
-            ComputeRequestError::WindowWithLookBackTooLarge { .. } => {
-                PersistentComputeWindowWithLookBackTooLarge.error(message)
+            // People read the message in durations; programs read exact nanoseconds here.
+            ComputeRequestError::WindowTooLarge { window, max } => PersistentComputeWindowTooLarge
+                .error(message)
+                .with_param("windowWidthNanos", window.to_string())
+                .with_param("maxNanos", max.to_string()),
+            ComputeRequestError::WindowWithLookBackTooLarge { window, look_back } => {
+                PersistentComputeWindowWithLookBackTooLarge
+                    .error(message)
+                    .with_param("windowWidthNanos", window.to_string())
+                    .with_param("lookBackNanos", look_back.to_string())
             }
             ComputeRequestError::TooManyPoints { limit } => PersistentComputeTooManyPoints
                 .error(message)
