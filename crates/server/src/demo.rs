@@ -28,6 +28,8 @@ pub async fn run(app: Arc<App>) {
     let mut ticker = tokio::time::interval(TICK);
     let mut last = app.clock.now_nanos();
     let mut valve_open = [false, false];
+    // The first tick writes every channel, so all of them are listed at once.
+    let mut first = true;
     loop {
         ticker.tick().await;
         let now = app.clock.now_nanos();
@@ -56,7 +58,7 @@ pub async fn run(app: Arc<App>) {
             ));
             let open = ((now / NANOS_PER_SECOND) as usize + i * 3) % 10 < 6;
             // Written on each change and once a second, so every window shows the state.
-            if open != valve_open[i] || now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
+            if first || open != valve_open[i] || now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
                 valve_open[i] = open;
                 let state = if open { "OPEN" } else { "CLOSED" };
                 batches.push(RecordsBatchExternal {
@@ -77,7 +79,7 @@ pub async fn run(app: Arc<App>) {
             session_name: None,
         };
         post(&router, "/storage/writer/v1", &request).await;
-        if now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
+        if first || now / NANOS_PER_SECOND != last / NANOS_PER_SECOND {
             let logs = WriteLogsRequest {
                 logs: vec![LogPoint {
                     timestamp: nanos_to_timestamp(now),
@@ -99,6 +101,7 @@ pub async fn run(app: Arc<App>) {
             .await;
         }
         last = now;
+        first = false;
     }
 }
 

@@ -11,10 +11,13 @@ mod app;
 mod clock;
 mod config;
 pub mod demo;
+mod discovery;
 mod error;
 mod http;
 mod hub;
+pub mod human;
 mod source;
+mod web;
 mod ws;
 
 pub use app::{App, Phase};

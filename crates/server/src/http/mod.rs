@@ -3,9 +3,11 @@
 mod body;
 mod compute;
 mod convert;
+mod datasets;
 mod ingest;
 mod metrics;
 mod nominal;
+mod search;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -35,5 +37,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/data-source/v1/data-sources/search-channels",
+            post(search::search_channels),
+        )
+        .route("/sightline/v1/datasets", get(datasets::list_datasets))
+        .route(
+            "/sightline/v1/datasets/{rid}/channels/{channel}",
+            get(datasets::channel_details),
+        )
+        .merge(crate::web::routes())
         .with_state(app)
 }

@@ -23,8 +23,14 @@ impl Drop for Server {
 
 /// Starts `sightline serve` on a free port over `data_dir` and waits for its URL line.
 pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+    start_on("127.0.0.1:0", data_dir, extra)
+}
+
+/// Starts `sightline serve` on `listen` (e.g. the port of a server that was killed, to
+/// restart it where its clients reconnect) and waits for its URL line.
+pub fn start_on(listen: &str, data_dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(extra)
         .arg("--data-dir")
         .arg(data_dir)
