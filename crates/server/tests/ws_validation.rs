@@ -194,8 +194,8 @@ async fn default_maximum_window_is_seven_days() -> Result<()> {
     expect(&e, "PersistentCompute:WindowTooLarge")?;
     // People read durations; programs read the exact nanoseconds in the params.
     ensure!(
-        e.message == "windowWidth 365 d exceeds the maximum 7 d",
-        "{}",
+        e.message.as_deref() == Some("windowWidth 365 d exceeds the maximum 7 d"),
+        "{:?}",
         e.message
     );
     ensure!(
