@@ -302,6 +302,10 @@ impl Store for ClusterStore {
         self.local.channels(dataset)
     }
 
+    fn datasets(&self) -> Vec<Arc<str>> {
+        self.local.datasets()
+    }
+
     fn series(&self, dataset: &str, channel: &str, filter: &Tags) -> Vec<SeriesInfo> {
         self.local.series(dataset, channel, filter)
     }
@@ -345,6 +349,10 @@ impl Store for ClusterStore {
 
     fn count(&self, id: SeriesId, start: i64, end: i64) -> u64 {
         self.local.count(id, start, end)
+    }
+
+    fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)> {
+        self.local.time_bounds(id)
     }
 
     fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {
