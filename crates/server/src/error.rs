@@ -90,6 +90,9 @@ pub(crate) enum ApiError {
     /// The compute graph was refused or its evaluation failed.
     #[error(transparent)]
     Compute(#[from] ComputeRequestError),
+    /// An expression of the Sightline expression language does not compile.
+    #[error("invalid expression at {error}")]
+    InvalidExpression { error: sightline_expr::ExprError },
     /// A blocking task died; a bug, logged with its instance id.
     #[error("internal task failed: {detail}")]
     TaskFailed { detail: String },
@@ -157,6 +160,11 @@ impl ApiError {
                     .with_param("channel", channel.clone()),
             },
             ApiError::Compute(e) => e.to_wire(),
+            ApiError::InvalidExpression { error } => SightlineInvalidExpression
+                .error(message)
+                .with_param("line", error.line().to_string())
+                .with_param("column", error.column().to_string())
+                .with_param("reason", error.reason.to_string()),
             ApiError::TaskFailed { .. } => internal(self, DefaultInternal),
         }
     }

@@ -137,6 +137,8 @@ catalogue! {
     SightlineDatasetNotFound => ("Sightline:DatasetNotFound", NotFound),
     /// A discovery request names a channel its dataset does not have.
     SightlineChannelNotFound => ("Sightline:ChannelNotFound", NotFound),
+    /// An expression (`POST /sightline/v1/expressions/compile`) that does not compile.
+    SightlineInvalidExpression => ("Sightline:InvalidExpression", InvalidArgument),
 }
 
 impl ErrorName {

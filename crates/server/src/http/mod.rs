@@ -1,9 +1,11 @@
-//! HTTP routes: the writer API, HTTP compute, `/metrics`, and the WebSocket upgrade.
+//! HTTP routes: the writer API, HTTP compute, `/metrics`, the WebSocket upgrade, and
+//! Sightline's own endpoints (expression compilation).
 
 mod body;
 mod compute;
 mod convert;
 mod datasets;
+mod expressions;
 mod ingest;
 mod metrics;
 mod nominal;
@@ -36,6 +38,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
+        .route(
+            "/sightline/v1/expressions/compile",
+            post(expressions::compile),
+        )
         .route("/metrics", get(metrics::metrics))
         .route(
             "/data-source/v1/data-sources/search-channels",
