@@ -75,23 +75,6 @@ pub(crate) enum DiscoveryError {
     UnknownChannel { dataset: String, channel: String },
 }
 
-/// Why a discovery request (channel search, dataset and channel facts) was refused.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum DiscoveryError {
-    /// `pageSize` outside 1..=max.
-    #[error("pageSize {size} is outside 1..={max}")]
-    PageSize { size: i32, max: i32 },
-    /// A `nextPageToken` this server did not hand out.
-    #[error("`{token}` is not a page token of this server; pass back a `nextPageToken` unchanged")]
-    PageToken { token: String },
-    /// No channel was ever written to the dataset.
-    #[error("dataset `{rid}` holds no channels")]
-    UnknownDataset { rid: String },
-    /// The dataset has no channel of this name.
-    #[error("dataset `{dataset}` has no channel `{channel}`")]
-    UnknownChannel { dataset: String, channel: String },
-}
-
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {

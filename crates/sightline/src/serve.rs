@@ -141,26 +141,6 @@ pub(crate) fn default_data_dir() -> PathBuf {
     }
 }
 
-/// Retention of the demo's own data directory: enough to look back, bounded on disk.
-const DEMO_RETENTION: Duration = Duration::from_secs(3600);
-
-/// Where the store lives when `--data-dir` is not given: the platform's per-user data
-/// directory (XDG on Linux), so a server started inside a clone does not litter it.
-fn default_data_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|home| PathBuf::from(home).join(".local").join("share"))
-        });
-    match base {
-        Some(base) => base.join("sightline"),
-        None => PathBuf::from("sightline-data"),
-    }
-}
-
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // The demo on the default location gets a directory of its own with a bounded
     // retention, so trying the demo never fills the disk or mixes with real data.

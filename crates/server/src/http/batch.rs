@@ -96,12 +96,16 @@ pub(crate) async fn batch_units(
     let req: BatchComputeUnitsRequest =
         read_json(body, app.config.max_body_bytes, "BatchComputeUnitsRequest").await?;
     let limits = app.clone();
-    let results = run_all(&app, req.requests, move |entry: ComputeUnitsRequest, source| {
-        compute_limits::check_graph(&limits.config, &entry.node).map_err(|e| e.to_wire())?;
-        checked_plan(&caller, &entry.node, &entry.context, source)
-            .map(|plan| plan.unit_result())
-            .map_err(|e| e.to_wire())
-    })
+    let results = run_all(
+        &app,
+        req.requests,
+        move |entry: ComputeUnitsRequest, source| {
+            compute_limits::check_graph(&limits.config, &entry.node).map_err(|e| e.to_wire())?;
+            checked_plan(&caller, &entry.node, &entry.context, source)
+                .map(|plan| plan.unit_result())
+                .map_err(|e| e.to_wire())
+        },
+    )
     .await
     .into_iter()
     .map(|outcome| outcome.unwrap_or_else(|error| no_unit(&error)))

@@ -320,7 +320,9 @@ impl Connection {
             });
             self.send(None, &message).await;
         }
-        self.tx.close(CLOSE_POLICY, "token revoked or expired").await;
+        self.tx
+            .close(CLOSE_POLICY, "token revoked or expired")
+            .await;
     }
 
     async fn send_client_error(&self, wire: WireError) {

@@ -75,7 +75,11 @@ async fn create_and_run(
     tx: Outbound,
 ) {
     let planner = app.clone();
-    let prepared = match app.eval.run(move || prepare(&planner, &caller, &request)).await {
+    let prepared = match app
+        .eval
+        .run(move || prepare(&planner, &caller, &request))
+        .await
+    {
         Ok(result) => result.map_err(|refused| refused.to_wire()),
         Err(failed) => {
             let wire =
