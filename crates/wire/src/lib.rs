@@ -8,11 +8,13 @@
 //!
 //! The types under [`generated`] modules are produced by `tools/gen_wire.py`; the hand-written
 //! parts are the encoding helpers in [`conjure`], the error catalogue in [`errors`], and the
-//! protobuf messages of the upstream streaming write in [`proto`].
+//! protobuf messages of the upstream streaming writes in [`proto`] and of Prometheus remote
+//! write in [`prometheus`].
 
 pub mod conjure;
 pub mod errors;
 mod generated;
+pub mod prometheus;
 pub mod proto;
 pub mod time;
 

@@ -140,3 +140,95 @@ pub struct ArrayPoints {
     #[prost(bytes = "vec", tag = "2")]
     pub string_array_points: Vec<u8>,
 }
+
+/// The columnar protobuf write (`POST /storage/writer/v1/nominal-columnar`), the upstream's
+/// most efficient format: per channel, one column of timestamps and one packed column of
+/// values. Field numbers follow the schema in the upstream service definition
+/// (`writeNominalColumnarBatches`); its timestamp is its own message, not
+/// `google.protobuf.Timestamp`.
+///
+/// ```text
+/// WriteBatchesRequest { batches: [RecordsBatch], data_source_rid }
+///   RecordsBatch { channel, tags, points: Points }
+///     Points { timestamps: [Timestamp], oneof { double_points: [f64], string_points, ... } }
+/// ```
+pub mod columnar {
+    use std::collections::HashMap;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct WriteBatchesRequest {
+        #[prost(message, repeated, tag = "1")]
+        pub batches: Vec<RecordsBatch>,
+        #[prost(string, tag = "2")]
+        pub data_source_rid: String,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct RecordsBatch {
+        #[prost(string, tag = "1")]
+        pub channel: String,
+        #[prost(map = "string, string", tag = "2")]
+        pub tags: HashMap<String, String>,
+        #[prost(message, optional, tag = "3")]
+        pub points: Option<Points>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Points {
+        #[prost(message, repeated, tag = "1")]
+        pub timestamps: Vec<Timestamp>,
+        #[prost(oneof = "Values", tags = "2, 3, 5, 6, 7, 8")]
+        pub values: Option<Values>,
+    }
+
+    /// The `points` oneof: one packed column per value type.
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Values {
+        #[prost(message, tag = "2")]
+        DoublePoints(DoublePoints),
+        #[prost(message, tag = "3")]
+        StringPoints(StringPoints),
+        #[prost(message, tag = "5")]
+        IntPoints(IntPoints),
+        /// Accepted on the wire and refused by ingest; only its presence matters.
+        #[prost(bytes = "vec", tag = "6")]
+        ArrayPoints(Vec<u8>),
+        #[prost(message, tag = "7")]
+        StructPoints(StringPoints),
+        #[prost(message, tag = "8")]
+        Uint64Points(Uint64Points),
+    }
+
+    /// Nanosecond-precision timestamp with explicit presence on both fields.
+    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    pub struct Timestamp {
+        #[prost(int64, optional, tag = "1")]
+        pub seconds: Option<i64>,
+        #[prost(int64, optional, tag = "2")]
+        pub nanos: Option<i64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct DoublePoints {
+        #[prost(double, repeated, tag = "1")]
+        pub points: Vec<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct StringPoints {
+        #[prost(string, repeated, tag = "1")]
+        pub points: Vec<String>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct IntPoints {
+        #[prost(int64, repeated, tag = "1")]
+        pub points: Vec<i64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Uint64Points {
+        #[prost(uint64, repeated, tag = "1")]
+        pub points: Vec<u64>,
+    }
+}
