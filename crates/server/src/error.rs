@@ -47,6 +47,14 @@ pub(crate) enum IngestError {
     /// Point kinds Sightline does not store (arrays, structs) or unknown union variants.
     #[error("channel `{channel}`: points of type `{variant}` are not supported")]
     UnsupportedPoints { channel: String, variant: String },
+    /// A Telegraf metric's timestamp is not integer nanoseconds inside 1900..2262.
+    #[error("metric {index}: timestamp {value} is not integer nanoseconds within the years 1900..2262 (set json_timestamp_units = \"1ns\")")]
+    InvalidTelegrafTimestamp { index: usize, value: String },
+    /// A Prometheus time series has no `__name__` label to name its channel.
+    #[error("a time series with labels {labels:?} has no `__name__` label")]
+    MissingMetricName {
+        labels: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// Why a discovery request (channel search, dataset and channel facts) was refused.
@@ -123,6 +131,12 @@ impl ApiError {
                 IngestError::EmptyChannelName => WriterInvalidChannelName
                     .error(message)
                     .with_param("reason", "empty"),
+                IngestError::InvalidTelegrafTimestamp { value, .. } => WriterInvalidTelegrafTimestamp
+                    .error(message)
+                    .with_param("timestamp", value.clone()),
+                IngestError::MissingMetricName { .. } => WriterInvalidChannelName
+                    .error(message)
+                    .with_param("reason", "missing __name__"),
                 IngestError::UnsupportedPoints { variant, .. } => SightlineUnsupportedPointType
                     .error(message)
                     .with_param("variant", variant.clone()),

@@ -63,6 +63,9 @@ catalogue! {
     WriterInvalidChannelName => ("NominalChannelWriter:InvalidChannelName", InvalidArgument),
     /// A write of another point type to a channel that already has one.
     WriterConflictingDataTypes => ("NominalChannelWriter:ConflictingDataTypes", InvalidArgument),
+    /// A Telegraf metric whose timestamp is not integer nanoseconds in 1900..2262.
+    WriterInvalidTelegrafTimestamp =>
+        ("NominalChannelWriter:InvalidTelegrafTimestamp", InvalidArgument),
     /// A column batch with unequal timestamp and value counts.
     WriterMismatchedTimestampsAndValues =>
         ("NominalChannelWriter:MismatchedTimestampsAndValues", InvalidArgument),

@@ -149,7 +149,10 @@ pub(crate) fn timestamps_of<'a>(
 }
 
 /// Safelongs are signed on the wire; a negative uint64 is a client bug, not a wrap-around.
-fn uint64s(channel: &str, values: impl Iterator<Item = i64>) -> Result<Vec<u64>, IngestError> {
+pub(crate) fn uint64s(
+    channel: &str,
+    values: impl Iterator<Item = i64>,
+) -> Result<Vec<u64>, IngestError> {
     values
         .map(|v| u64::try_from(v).map_err(|_| unsupported(channel, "negative uint64")))
         .collect()
@@ -162,7 +165,7 @@ pub(crate) fn unsupported(channel: &str, variant: &str) -> IngestError {
     }
 }
 
-fn channel_name(name: &str) -> Result<String, IngestError> {
+pub(crate) fn channel_name(name: &str) -> Result<String, IngestError> {
     if name.is_empty() {
         return Err(IngestError::EmptyChannelName);
     }

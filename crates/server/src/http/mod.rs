@@ -5,11 +5,16 @@ mod body;
 mod compute;
 mod convert;
 mod datasets;
+mod direct;
+mod encoded;
 mod expressions;
 mod ingest;
 mod metrics;
 mod nominal;
+mod nominal_columnar;
+mod prometheus;
 mod search;
+mod telegraf;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -36,6 +41,19 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/storage/writer/v1/nominal/{data_source_rid}",
             post(nominal::write_nominal),
         )
+        .route(
+            "/storage/writer/v1/nominal-columnar",
+            post(nominal_columnar::write_nominal_columnar),
+        )
+        .route(
+            "/storage/writer/v1/telegraf/{data_source_rid}",
+            post(telegraf::write_telegraf),
+        )
+        .route(
+            "/storage/writer/v1/prometheus/{data_source_rid}",
+            post(prometheus::write_prometheus).get(prometheus::health),
+        )
+        .route("/storage/direct-writer/v1", post(direct::write_direct))
         .route("/compute/v2/compute", post(compute::compute))
         .route("/compute/v2/compute/units", post(compute::compute_units))
         .route(

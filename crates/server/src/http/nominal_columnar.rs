@@ -1,0 +1,88 @@
+//! `POST /storage/writer/v1/nominal-columnar`: the upstream's most efficient write, a
+//! columnar protobuf `WriteBatchesRequest` (one packed value column per channel), plain or
+//! `Content-Encoding: zstd`. The dataset is named inside the body. Validate all, then store.
+
+use super::convert::{dataset_rid, timestamps_of, unsupported};
+use super::encoded::{self, Encoding};
+use crate::app::App;
+use crate::error::{blocking, ApiError, IngestError};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use prost::Message as _;
+use sightline_store::{SeriesWrite, Values};
+use sightline_wire::api::Timestamp;
+use sightline_wire::conjure::SafeLong;
+use sightline_wire::proto::columnar::{self, WriteBatchesRequest};
+use std::sync::Arc;
+
+const EXPECTED: &str = "WriteBatchesRequest (columnar protobuf)";
+
+/// The handler.
+pub(crate) async fn write_nominal_columnar(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let limit = app.config.max_body_bytes;
+    let encoding = Encoding::of(&headers, EXPECTED)?;
+    let bytes = encoded::read_bytes(body, limit).await?;
+    let writes = blocking(move || {
+        let raw = encoded::decode(bytes, encoding, limit, EXPECTED)?;
+        let request = WriteBatchesRequest::decode(raw)
+            .map_err(|e| encoded::malformed(EXPECTED, e.to_string()))?;
+        Ok(convert(request)?)
+    })
+    .await?;
+    super::ingest::store(&app, writes).await
+}
+
+/// Checks and converts the whole request; the first problem refuses all of it.
+pub(crate) fn convert(request: WriteBatchesRequest) -> Result<Vec<SeriesWrite>, IngestError> {
+    let dataset = dataset_rid(&request.data_source_rid)?;
+    let mut out = Vec::with_capacity(request.batches.len());
+    for batch in request.batches {
+        if batch.channel.is_empty() {
+            return Err(IngestError::EmptyChannelName);
+        }
+        let channel = batch.channel;
+        let points = batch.points.unwrap_or_default();
+        let values = match points.values {
+            None => Values::Double(Vec::new()),
+            Some(columnar::Values::DoublePoints(v)) => Values::Double(v.points),
+            Some(columnar::Values::IntPoints(v)) => Values::Int(v.points),
+            Some(columnar::Values::Uint64Points(v)) => Values::Uint64(v.points),
+            Some(columnar::Values::StringPoints(v)) => {
+                Values::String(v.points.iter().map(|s| Arc::from(s.as_str())).collect())
+            }
+            Some(columnar::Values::ArrayPoints(_)) => return Err(unsupported(&channel, "array")),
+            Some(columnar::Values::StructPoints(_)) => return Err(unsupported(&channel, "struct")),
+        };
+        if values.len() != points.timestamps.len() {
+            return Err(IngestError::MismatchedLengths {
+                channel,
+                timestamps: points.timestamps.len(),
+                values: values.len(),
+            });
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let stamps = points.timestamps.iter().map(|t| Timestamp {
+            // Absent fields read as zero, as protobuf defaults do.
+            seconds: SafeLong(t.seconds.unwrap_or(0)),
+            nanos: SafeLong(t.nanos.unwrap_or(0)),
+        });
+        let stamps: Vec<Timestamp> = stamps.collect();
+        let timestamps = timestamps_of(&channel, stamps.iter())?;
+        out.push(SeriesWrite {
+            dataset: dataset.clone(),
+            channel: Arc::from(channel.as_str()),
+            tags: batch.tags.into_iter().collect(),
+            unit: None,
+            timestamps,
+            values,
+        });
+    }
+    Ok(out)
+}
