@@ -131,9 +131,11 @@ impl ApiError {
                 IngestError::EmptyChannelName => WriterInvalidChannelName
                     .error(message)
                     .with_param("reason", "empty"),
-                IngestError::InvalidTelegrafTimestamp { value, .. } => WriterInvalidTelegrafTimestamp
-                    .error(message)
-                    .with_param("timestamp", value.clone()),
+                IngestError::InvalidTelegrafTimestamp { value, .. } => {
+                    WriterInvalidTelegrafTimestamp
+                        .error(message)
+                        .with_param("timestamp", value.clone())
+                }
                 IngestError::MissingMetricName { .. } => WriterInvalidChannelName
                     .error(message)
                     .with_param("reason", "missing __name__"),

@@ -16,6 +16,7 @@ mod error;
 mod http;
 mod hub;
 pub mod human;
+mod read_cache;
 mod source;
 mod web;
 mod ws;

@@ -52,7 +52,7 @@ pub(crate) async fn compute_units(
     Ok(Json(units))
 }
 
-fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
+pub(super) fn time_range(req: &ComputeNodeRequest) -> Result<(i64, i64), ApiError> {
     let bad =
         |field: &'static str| move |source| ComputeRequestError::InvalidTime { field, source };
     let start = timestamp_to_nanos(&req.start).map_err(bad("start"))?;

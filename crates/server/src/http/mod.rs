@@ -1,6 +1,7 @@
 //! HTTP routes: the writer API, HTTP compute, `/metrics`, the WebSocket upgrade, and
 //! Sightline's own endpoints (expression compilation).
 
+mod batch;
 mod body;
 mod compute;
 mod convert;
@@ -60,6 +61,12 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/sightline/v1/expressions/compile",
             post(expressions::compile),
         )
+        .route(
+            "/compute/v2/computeWithUnits",
+            post(batch::compute_with_units),
+        )
+        .route("/compute/v2/compute/batch", post(batch::batch))
+        .route("/compute/v2/compute/batch-units", post(batch::batch_units))
         .route("/metrics", get(metrics::metrics))
         .route(
             "/data-source/v1/data-sources/search-channels",
