@@ -3,20 +3,47 @@
 //! Owns: driving a running (or self-started) Sightline over loopback the way real clients
 //! do, and measuring what users feel: columnar ingest points/s, server CPU time per point
 //! (read from `/proc/<pid>/stat` of the server process, since the load generator shares the
-//! machine), and write-to-append latency of live subscriptions.
+//! machine), write-to-append latency of live subscriptions, server CPU per point of every
+//! writer format on the same data (`write_formats`), and one batch of dashboard panels
+//! against as many single compute requests (`batch_compute`).
 //!
 //! Must not know: server internals. It speaks only the public HTTP and WebSocket API.
 
+mod batch_compute;
 mod freshness;
 mod ingest;
 mod process;
+mod write_formats;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Which load to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Columnar ingest rate, then write-to-append latency of live subscriptions.
+    Ingest,
+    /// Server CPU per point of every writer format on the same data.
+    WriteFormats,
+    /// `--panels` computations over one window: one batch request vs single requests.
+    BatchCompute,
+}
+
 /// What to run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    /// Which load to run.
+    #[arg(long, value_enum, default_value_t = Scenario::Ingest)]
+    pub scenario: Scenario,
+    /// write-formats: requests per format (each `--batch-points` over `--channels`).
+    #[arg(long, default_value_t = 200)]
+    pub format_requests: usize,
+    /// batch-compute: panels (computations) per dashboard refresh.
+    #[arg(long, default_value_t = 200)]
+    pub panels: usize,
+    /// batch-compute: dashboard refreshes timed per mode.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
     /// Use this running server (e.g. http://127.0.0.1:8080) instead of starting one.
     #[arg(long)]
     pub url: Option<String>,
@@ -65,11 +92,34 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("server: {} (pid {:?})", server.url, server.pid);
     let client = reqwest::Client::new();
 
-    let ingest = ingest::run(&client, &server, &args).await?;
-    println!("{ingest}");
-    if args.subscriptions > 0 {
-        let fresh = freshness::run(&client, &server, &args).await?;
-        println!("{fresh}");
+    match args.scenario {
+        Scenario::Ingest => {
+            let ingest = ingest::run(&client, &server, &args).await?;
+            println!("{ingest}");
+            if args.subscriptions > 0 {
+                let fresh = freshness::run(&client, &server, &args).await?;
+                println!("{fresh}");
+            }
+        }
+        Scenario::WriteFormats => {
+            let per_channel = (args.batch_points / args.channels.max(1)).max(1);
+            let report = write_formats::run(
+                &client,
+                &server,
+                args.format_requests,
+                args.channels.max(1),
+                per_channel,
+            )
+            .await?;
+            println!("{report}");
+        }
+        Scenario::BatchCompute => {
+            let channels = (args.panels / 4).max(1);
+            let report =
+                batch_compute::run(&client, &server, args.panels, channels, args.rounds.max(1))
+                    .await?;
+            println!("{report}");
+        }
     }
     server.stop(Duration::from_secs(15)).await;
     Ok(())
