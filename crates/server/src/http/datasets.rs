@@ -86,12 +86,14 @@ pub(crate) struct ChannelDetails {
 /// `GET /sightline/v1/datasets`.
 pub(crate) async fn list_datasets(
     State(app): State<Arc<App>>,
+    caller: crate::auth::Caller,
 ) -> Result<Json<DatasetList>, ApiError> {
     let store = app.store.clone();
     let datasets = blocking(move || {
         Ok(store
             .datasets()
             .into_iter()
+            .filter(|rid| caller.can_read(rid))
             .map(|rid| DatasetSummary {
                 channels: store.channels(&rid).len(),
                 rid: rid.to_string(),
@@ -105,8 +107,10 @@ pub(crate) async fn list_datasets(
 /// `GET /sightline/v1/datasets/{rid}/channels/{channel}`.
 pub(crate) async fn channel_details(
     State(app): State<Arc<App>>,
+    caller: crate::auth::Caller,
     Path((rid, channel)): Path<(String, String)>,
 ) -> Result<Json<ChannelDetails>, ApiError> {
+    caller.require_read([rid.as_str()])?;
     let store = app.store.clone();
     blocking(move || {
         let facts = discovery::channel_facts(store.as_ref(), &rid, &channel);

@@ -34,11 +34,15 @@ pub(crate) struct CompileResponse {
     kind: &'static str,
 }
 
-/// The store's catalogue as the expression language's channel types.
-struct StoreCatalogue<'a>(&'a dyn Store);
+/// The store's catalogue as the expression language's channel types, limited to the
+/// datasets the caller may read (others are typed by use, revealing nothing).
+struct StoreCatalogue<'a>(&'a dyn Store, &'a crate::auth::Caller);
 
 impl ChannelTypes for StoreCatalogue<'_> {
     fn kind(&self, dataset: &str, channel: &str) -> Option<ChannelKind> {
+        if !self.1.can_read(dataset) {
+            return None;
+        }
         let info = self.0.channel(dataset, channel)?;
         Some(match info.value_type {
             ValueType::Double | ValueType::Int | ValueType::Uint64 => ChannelKind::Numeric,
@@ -51,6 +55,7 @@ impl ChannelTypes for StoreCatalogue<'_> {
 /// `POST /sightline/v1/expressions/compile`.
 pub(crate) async fn compile(
     State(app): State<Arc<App>>,
+    caller: crate::auth::Caller,
     body: Body,
 ) -> Result<Json<CompileResponse>, ApiError> {
     // Expressions are short; a body far beyond the longest one is refused unread.
@@ -62,7 +67,7 @@ pub(crate) async fn compile(
     let compiled = sightline_expr::compile(
         &req.expression,
         req.dataset.as_deref(),
-        &StoreCatalogue(app.store.as_ref()),
+        &StoreCatalogue(app.store.as_ref(), &caller),
     )
     .map_err(|error| ApiError::InvalidExpression { error })?;
     Ok(Json(CompileResponse {

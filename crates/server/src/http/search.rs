@@ -19,6 +19,7 @@ const MAX_PAGE_SIZE: i32 = 1000;
 /// `POST /data-source/v1/data-sources/search-channels`.
 pub(crate) async fn search_channels(
     State(app): State<Arc<App>>,
+    caller: crate::auth::Caller,
     body: Body,
 ) -> Result<Json<SearchChannelsResponse>, ApiError> {
     let req: SearchChannelsRequest =
@@ -51,10 +52,14 @@ pub(crate) async fn search_channels(
             data_types: &req.data_types,
             previously_selected: req.previously_selected_channels.as_ref(),
         };
-        let ranked = discovery::rank(
+        // Only channels of datasets the caller may read are found at all.
+        let ranked: Vec<_> = discovery::rank(
             discovery::candidates(store.as_ref(), &req.data_sources),
             &query,
-        );
+        )
+        .into_iter()
+        .filter(|c| caller.can_read(&c.dataset))
+        .collect();
         let end = offset.saturating_add(page_size as usize);
         let next_page_token = (ranked.len() > end).then(|| end.to_string());
         let results = ranked
