@@ -148,7 +148,7 @@ fn run(node: Value, initial: Vec<Write>, steps: Vec<(i64, Vec<Write>)>) {
         _ => {
             let want = full_items(&fresh).1;
             let got: Vec<_> = client
-                .items
+                .items()
                 .iter()
                 .filter(|(t, _)| *t >= end - WINDOW)
                 .cloned()

@@ -215,8 +215,12 @@ fn assert_same(got: &Groups, want: &Groups, end: i64) {
             (Held::Ranges(g), Held::Ranges(w)) => assert_eq!(g, w, "group {k}: ranges differ"),
             (Held::Summary(g), Held::Summary(w)) => assert_eq!(g, w, "group {k}: summaries differ"),
             (Held::Items(g), Held::Items(w)) => {
-                let g: Vec<_> = g.items.iter().filter(|(t, _)| *t >= end - WINDOW).collect();
-                let w: Vec<_> = w.items.iter().collect();
+                let g: Vec<_> = g
+                    .items()
+                    .into_iter()
+                    .filter(|(t, _)| *t >= end - WINDOW)
+                    .collect();
+                let w = w.items();
                 assert_eq!(g, w, "group {k}: merged items differ from a fresh full");
             }
             _ => panic!("group {k}: result kinds differ"),
@@ -273,7 +277,7 @@ fn run_with(node: Value, initial: Vec<Write>, steps: Vec<(i64, Vec<Write>)>, ful
         match (w, &h[k]) {
             (Held::Ranges(a), Held::Ranges(b)) => assert_eq!(a, b, "HTTP ranges differ"),
             (Held::Summary(a), Held::Summary(b)) => assert_eq!(a, b, "HTTP summary differs"),
-            (Held::Items(a), Held::Items(b)) => assert_eq!(a.items, b.items, "HTTP differs"),
+            (Held::Items(a), Held::Items(b)) => assert_eq!(a.items(), b.items(), "HTTP differs"),
             _ => panic!("HTTP result kind differs"),
         }
     }

@@ -130,7 +130,7 @@ fn run(case: Case, filtered: bool, initial: Vec<(usize, i64, u8)>, t0: i64, step
             }
         };
         let held: Vec<_> = client
-            .items
+            .items()
             .iter()
             .filter(|(t, _)| covered(*t))
             .cloned()

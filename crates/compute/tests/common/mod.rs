@@ -1,12 +1,13 @@
-//! Test support: an in-memory `DataSource`, request builders and a client-side merge model
-//! of PROTOCOL §4 appends.
+//! Test support: an in-memory `DataSource`, request builders, and results as comparable
+//! items, merged by the client crate's model of PROTOCOL §4 appends.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sightline_client::merge::{Plot, WindowState};
 use sightline_compute::{ChannelKind, ChannelMeta, DataSource, LogEntry, SeriesMeta};
-use wire::persistent_compute::{AppendResult, ComputeNodeAppendResponse};
+use wire::persistent_compute::AppendResult;
 use wire::scout_compute::{ComputableNode, ComputeNodeResponse, Context};
 use wire::time::timestamp_to_nanos;
 
@@ -260,65 +261,79 @@ pub fn full_items(r: &ComputeNodeResponse) -> (&'static str, Vec<Item>) {
     }
 }
 
-pub fn append_items(r: &ComputeNodeAppendResponse) -> (&'static str, Vec<Item>) {
-    match r {
-        ComputeNodeAppendResponse::Numeric(p) => ("numeric", json_items(&p.timestamps, &p.values)),
-        ComputeNodeAppendResponse::BucketedNumeric(p) => {
-            ("bucketedNumeric", json_items(&p.timestamps, &p.buckets))
-        }
-        ComputeNodeAppendResponse::Enum(p) => {
-            ("enum", enum_items(&p.timestamps, &p.values, &p.categories))
-        }
-        ComputeNodeAppendResponse::BucketedEnum(p) => ("bucketedEnum", bucketed_enum_items(p)),
-        ComputeNodeAppendResponse::Log(p) => ("log", json_items(&p.timestamps, &p.values)),
-        other => panic!("unexpected append {}", other.variant_name()),
-    }
-}
-
-/// What a client holds: the PROTOCOL §4 merge model.
+/// What a client holds: the client crate's merge model of PROTOCOL §4 (one model for the
+/// whole workspace), seen as comparable [`Item`]s.
 #[derive(Debug, Default)]
 pub struct Client {
     pub kind: &'static str,
-    pub items: Vec<Item>,
+    state: Option<WindowState>,
+    /// End of the last append, or where a test says the window ends.
     pub last_end: Option<i64>,
 }
 
 impl Client {
     pub fn full(&mut self, r: &ComputeNodeResponse) {
-        let (kind, items) = full_items(r);
-        self.kind = kind;
-        self.items = items;
+        self.kind = full_items(r).0;
+        match &mut self.state {
+            Some(state) => state.apply_full(r).unwrap(),
+            None => self.state = Some(WindowState::new(0, r).unwrap()),
+        }
     }
 
-    /// Delete what is held in `[start, end]`, insert the content (buckets replace the ones
-    /// with the same stamp), then drop what is older than `end - window`.
+    /// Merges one append: delete what is held in `[start, end]`, insert the content (buckets
+    /// replace the ones with the same stamp), then drop what is older than `end - window`.
+    /// Panics on a rule the append breaks.
     pub fn append(&mut self, a: &AppendResult, window: i64) {
-        let (start, end) = (ts_of(&a.start), ts_of(&a.end));
-        if let Some(prev) = self.last_end {
-            assert!(end > prev, "append end {end} not after previous end {prev}");
+        let state = self
+            .state
+            .as_mut()
+            .expect("an append before the full result");
+        state.window = window;
+        // Tests may move the end by hand (a full result carries none).
+        state.last_end = self.last_end;
+        if let Err(e) = state.apply_append(a) {
+            panic!("the merge model refused the append: {e}");
         }
-        assert!(start <= end, "append start {start} after end {end}");
-        self.last_end = Some(end);
-        let (kind, new) = append_items(&a.result);
-        assert_eq!(
-            kind, self.kind,
-            "append variant differs from the full result's"
-        );
-        let bucketed = kind.starts_with("bucketed");
-        for (t, _) in &new {
-            if !bucketed {
-                assert!(
-                    *t >= start && *t <= end,
-                    "append point {t} outside [{start}, {end}]"
-                );
-            }
-        }
-        self.items.retain(|(t, _)| *t < start || *t > end);
-        if bucketed {
-            self.items.retain(|(t, _)| !new.iter().any(|(n, _)| n == t));
-        }
-        self.items.extend(new);
-        self.items.sort_by_key(|(t, _)| *t);
-        self.items.retain(|(t, _)| *t >= end - window);
+        self.last_end = state.last_end;
+    }
+
+    /// What is held, as comparable items.
+    pub fn items(&self) -> Vec<Item> {
+        self.state
+            .as_ref()
+            .map_or_else(Vec::new, |s| plot_items(&s.plot))
+    }
+}
+
+/// The items of a merged plot, in the same form [`full_items`] gives a wire result.
+fn plot_items(plot: &Plot) -> Vec<Item> {
+    match plot {
+        Plot::Numeric(v) => v.iter().map(|(t, x)| (*t, serde_json::json!(x))).collect(),
+        Plot::Enum(v) => v.iter().map(|(t, x)| (*t, serde_json::json!(x))).collect(),
+        Plot::Log(v) => v
+            .iter()
+            .map(|(t, l)| {
+                let value = wire::scout_compute::LogValue {
+                    message: l.message.clone(),
+                    args: l.args.clone(),
+                    id: l.id,
+                };
+                (*t, serde_json::to_value(value).unwrap())
+            })
+            .collect(),
+        Plot::BucketedNumeric(b) => b
+            .iter()
+            .map(|(t, x)| (*t, serde_json::to_value(x).unwrap()))
+            .collect(),
+        Plot::BucketedEnum(b) => b
+            .iter()
+            .map(|(t, x)| {
+                (
+                    *t,
+                    serde_json::json!({"h": x.histogram, "f": x.first, "l": x.last}),
+                )
+            })
+            .collect(),
+        other => panic!("no items for a {} plot", other.kind()),
     }
 }

@@ -1,13 +1,13 @@
-//! A minimal WebSocket subscriber for binary tests: subscribes to one channel's live window
-//! and reports the first value it sees.
+//! A minimal live subscriber for binary tests, built on the client crate (one merge model
+//! in the workspace): subscribes to one channel's live window and reports the first value
+//! its merged state holds.
 
-use futures::{SinkExt as _, StreamExt as _};
+use sightline_client::{Event, Plot, Request};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Subscribes on `url` to `channel` of `dataset` (a 60 s live window), runs `trigger` once
-/// the subscription is created, and returns the first value any update carries, or `None`
-/// if none arrived within `timeout`.
+/// the subscription is created, and returns the first value the merged window holds, or
+/// `None` if none arrived within `timeout`.
 pub fn first_update_with_point(
     url: &str,
     dataset: &str,
@@ -20,57 +20,46 @@ pub fn first_update_with_point(
         .build()
         .expect("runtime");
     let ws_url = format!("{}/persistent-compute/ws", url.replacen("http", "ws", 1));
-    let (mut socket, _) = runtime
-        .block_on(tokio_tungstenite::connect_async(ws_url))
-        .expect("connect");
-    let subscribe = serde_json::json!({"type": "subscribe", "subscribe": {
-        "00000000-0000-4000-8000-000000000001": {
-            "computeRequest": {"context": {}, "windowWidth": {"seconds": 60, "nanos": 0},
-                "node": {"type": "series", "series": {"buckets": 1000, "input": {"type": "numeric",
-                    "numeric": {"type": "channel", "channel": {"type": "dataSource", "dataSource": {
-                        "dataSourceRid": {"type": "literal", "literal": dataset},
-                        "channel": {"type": "literal", "literal": channel}}}}}}}},
-            "subscriptionOptions": {"allowAppends": true, "minDelay": 50}}}});
-    runtime
-        .block_on(socket.send(Message::text(subscribe.to_string())))
-        .expect("subscribe");
+    let node = serde_json::json!({"type": "series", "series": {"buckets": 1000, "input": {"type": "numeric",
+        "numeric": {"type": "channel", "channel": {"type": "dataSource", "dataSource": {
+            "dataSourceRid": {"type": "literal", "literal": dataset},
+            "channel": {"type": "literal", "literal": channel}}}}}}});
+    let node = sightline_wire::from_json(&node.to_string()).expect("graph");
+    let request = Request::new(node, Duration::from_secs(60)).min_delay(Duration::from_millis(50));
     let mut trigger = Some(trigger);
     runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + timeout;
+        let session = tokio::time::timeout_at(deadline, sightline_client::connect([ws_url], None))
+            .await
+            .ok()?
+            .expect("connect");
+        let mut sub = session.subscribe(request).expect("subscribe");
         loop {
-            let frame = tokio::time::timeout_at(deadline, socket.next())
-                .await
-                .ok()??;
-            let Ok(Message::Text(text)) = frame else {
-                continue;
-            };
-            let message: serde_json::Value = serde_json::from_str(&text).ok()?;
-            if message["type"] == "subscriptionCreation" {
-                if let Some(trigger) = trigger.take() {
-                    // Blocking HTTP clients may not run on the runtime's thread.
-                    std::thread::scope(|s| s.spawn(trigger).join()).expect("trigger");
+            let event = tokio::time::timeout_at(deadline, sub.next()).await.ok()??;
+            match event {
+                Ok(Event::Created { .. }) => {
+                    if let Some(trigger) = trigger.take() {
+                        // Blocking HTTP clients may not run on the runtime's thread.
+                        std::thread::scope(|s| s.spawn(trigger).join()).expect("trigger");
+                    }
                 }
-            }
-            if message["type"] == "subscriptionUpdate" {
-                if let Some(v) = first_value(&message) {
-                    return Some(v);
+                Ok(Event::Full | Event::Append) => {
+                    if let Some(v) = sub.state().and_then(|s| first_value(&s.plot)) {
+                        return Some(v);
+                    }
                 }
+                Ok(_) | Err(_) => {}
             }
         }
     })
 }
 
-fn first_value(v: &serde_json::Value) -> Option<f64> {
-    match v {
-        serde_json::Value::Object(map) => {
-            if let Some(values) = map.get("values").and_then(|v| v.as_array()) {
-                if let Some(f) = values.iter().find_map(|x| x.as_f64()) {
-                    return Some(f);
-                }
-            }
-            map.values().find_map(first_value)
-        }
-        serde_json::Value::Array(items) => items.iter().find_map(first_value),
+fn first_value(plot: &Plot) -> Option<f64> {
+    match plot {
+        Plot::Numeric(points) => points.first().map(|(_, v)| *v),
+        Plot::BucketedNumeric(buckets) => buckets
+            .values()
+            .find_map(|b| b.first_point.as_ref().map(|p| p.value)),
         _ => None,
     }
 }
