@@ -8,9 +8,15 @@ pub enum ClientError {
     /// No server URL was given.
     #[error("no server URL given")]
     NoUrls,
-    /// A URL is not a `ws://` or `wss://` URL.
+    /// A URL is not a `ws://` URL.
     #[error("`{url}` is not a WebSocket URL (ws://host:port/persistent-compute/ws)")]
     BadUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// A `wss://` URL: this client speaks plain `ws://` only.
+    #[error("`{url}` needs TLS, which this client does not speak yet; connect with ws:// (e.g. through a TLS-terminating proxy on the same host)")]
+    TlsUnsupported {
         /// The URL as given.
         url: String,
     },

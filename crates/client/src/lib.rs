@@ -19,6 +19,9 @@
 //! append results into window states (PROTOCOL §4, in [`merge`]), pings and keep-alives,
 //! reconnect with backoff and resubscribe, the shutdown handover, unsubscribe on drop.
 //!
+//! A runnable example is `examples/live.rs`; behaviour and guarantees are described in
+//! `docs/client.md`.
+//!
 //! Must not know: the server, the store or evaluation. Depends on `wire` only (plus tokio
 //! and a WebSocket client).
 //!

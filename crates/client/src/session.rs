@@ -183,7 +183,10 @@ pub(crate) async fn start(options: Options) -> Result<mpsc::UnboundedSender<Comm
         return Err(ClientError::NoUrls);
     }
     for url in &options.urls {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        if url.starts_with("wss://") {
+            return Err(ClientError::TlsUnsupported { url: url.clone() });
+        }
+        if !url.starts_with("ws://") {
             return Err(ClientError::BadUrl { url: url.clone() });
         }
     }
@@ -247,7 +250,7 @@ impl Task {
             match self.serve(current).await {
                 Outcome::Done => return,
                 Outcome::Lost { reason, next_url } => {
-                    tracing::info!(%reason, "connection lost; reconnecting");
+                    tracing::debug!(%reason, "connection lost; reconnecting");
                     self.broadcast(ConnectionEvent::Lost { reason });
                     match self.reconnect(next_url).await {
                         Some(c) => conn = Some(c),
@@ -384,7 +387,7 @@ impl Task {
                             _ => false,
                         };
                         if !ok {
-                            tracing::info!("handover connection failed; staying on the draining one");
+                            tracing::debug!("handover connection failed; staying on the draining one");
                             standby = None;
                         }
                     }
@@ -406,7 +409,7 @@ impl Task {
                                 });
                             }
                         }
-                        Err(e) => tracing::info!(error = %e, "no second server for the handover; staying until the drain ends"),
+                        Err(e) => tracing::debug!(error = %e, "no second server for the handover; staying until the drain ends"),
                     }
                     Ok(())
                 }
@@ -450,7 +453,7 @@ impl Task {
             if let Some(s) = standby.take() {
                 let mut old = std::mem::replace(&mut primary, s.conn);
                 let _ = old.socket.close(None).await;
-                tracing::info!(url = %primary.url, "handed over after a shutdown notice");
+                tracing::debug!(url = %primary.url, "handed over after a shutdown notice");
                 self.broadcast(ConnectionEvent::HandedOver {
                     url: primary.url.clone(),
                 });

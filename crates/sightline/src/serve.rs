@@ -296,7 +296,7 @@ fn print_demo_help(addr: SocketAddr) {
         "Demo test stand writing to dataset {ds} (channels chamber.pressure [bar, 1 kHz], \
          chamber.temperature [°C, 100 Hz], valve.state, events; tags stand=A|B).\n\
          See it live: open http://{addr}/ in a browser, or run\n  \
-         cargo run -p sightline-server --example subscribe -- ws://{addr}/persistent-compute/ws",
+         cargo run -p sightline-client --example live -- 'chamber.pressure{{stand=A}}' ws://{addr}/persistent-compute/ws",
         ds = sightline_server::demo::DEMO_DATASET
     );
 }
