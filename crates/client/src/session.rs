@@ -484,6 +484,10 @@ impl Task {
                 events,
             } => {
                 let msg = ClientMessage::Subscribe(BTreeMap::from([(id, (*request).clone())]));
+                // A subscription made on an open connection learns where it is connected.
+                let _ = events.try_send(Incoming::Connection(ConnectionEvent::Connected {
+                    url: primary.url.clone(),
+                }));
                 self.subs.insert(
                     id,
                     Sub {

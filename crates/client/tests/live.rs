@@ -250,6 +250,14 @@ async fn an_unreachable_url_is_skipped_and_a_refused_subscription_says_why() -> 
     let mut bad = request();
     bad.window = Duration::from_secs(365 * 24 * 3600);
     let mut sub = session.subscribe(bad)?;
+    // The first event says where the session is connected: the live server, not the dead one.
+    let first = tokio::time::timeout(WAIT, sub.next())
+        .await?
+        .context("ended")?;
+    assert_eq!(
+        first?,
+        Event::Connection(ConnectionEvent::Connected { url: server.ws() })
+    );
     let err = tokio::time::timeout(WAIT, sub.next())
         .await?
         .context("ended")?;

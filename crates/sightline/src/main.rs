@@ -5,6 +5,7 @@ mod cluster;
 mod import;
 mod serve;
 mod token;
+mod watch;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Creates, lists and revokes API tokens (`sightline token create --help`).
     Token(token::TokenArgs),
+    /// Shows an expression's live window in the terminal, or as NDJSON with `--json`.
+    Watch(watch::WatchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => runtime.block_on(sightline_loadgen::run(args)),
         Command::Import(args) => runtime.block_on(import::run(args)),
         Command::Token(args) => token::run(args),
+        Command::Watch(args) => runtime.block_on(watch::run(args)),
     }
 }
