@@ -377,6 +377,24 @@ async fn dropping_a_subscription_unsubscribes() -> Result<()> {
     })
     .await
     .context("the server still counts the subscription")?;
+    assert_eq!(
+        server.figure("sightline_server_connections").await?,
+        1.0,
+        "the session stays connected while it is held"
+    );
+    drop(session);
+    tokio::time::timeout(WAIT, async {
+        while server
+            .figure("sightline_server_connections")
+            .await
+            .unwrap_or(1.0)
+            != 0.0
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .context("dropping the session did not close its connection")?;
     server.stop().await;
     Ok(())
 }
@@ -474,4 +492,42 @@ async fn the_token_is_sent_as_a_bearer_header() -> Result<()> {
     until(&mut sub, |_, s| values(s) == [1.0]).await?;
     server.stop().await;
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn states_stream_yields_each_merged_window() -> Result<()> {
+    use futures::StreamExt as _;
+    let server = Server::start("127.0.0.1:0", Duration::from_millis(50)).await?;
+    server.write(&[1.0]).await?;
+    let session = sightline_client::connect([server.ws()], None).await?;
+    let mut states = Box::pin(session.subscribe(request())?.states());
+    let first = tokio::time::timeout(WAIT, states.next())
+        .await?
+        .context("ended")??;
+    let values: Vec<f64> = first_points(&first).iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, [1.0], "the first state is the full result");
+    assert_eq!(first.fulls, 1);
+    server.write(&[2.0]).await?;
+    let merged = tokio::time::timeout(WAIT, async {
+        while let Some(state) = states.next().await {
+            let state = state?;
+            if first_points(&state).len() == 2 {
+                return Ok::<_, anyhow::Error>(state);
+            }
+        }
+        bail!("the stream ended")
+    })
+    .await??;
+    let values: Vec<f64> = first_points(&merged).iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, [1.0, 2.0]);
+    assert!(merged.appends >= 1, "merged from an append: {merged:?}");
+    server.stop().await;
+    Ok(())
+}
+
+fn first_points(state: &sightline_client::WindowState) -> Vec<(i64, f64)> {
+    match &state.plot {
+        Plot::Numeric(points) => points.clone(),
+        _ => Vec::new(),
+    }
 }
