@@ -9,6 +9,7 @@
 //! is logged and skipped.
 
 use crate::codec;
+use crate::error::ClusterError;
 use crate::progress::Progress;
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use async_nats::jetstream::stream::Stream;
@@ -44,8 +45,12 @@ pub(crate) struct Applier {
 /// Why applying stopped for good.
 #[derive(Debug, thiserror::Error)]
 enum Fatal {
-    #[error("the local store failed: {0}")]
+    #[error("the local store failed")]
     Store(#[source] StoreError),
+    /// The next message the log delivers is past writes this node never applied: they
+    /// expired while the node was away (or cut off from NATS).
+    #[error(transparent)]
+    Behind(ClusterError),
 }
 
 impl Applier {
@@ -56,8 +61,8 @@ impl Applier {
                 result = self.follow_watched() => match result {
                     Ok(()) => {}
                     Err(FollowError::Fatal(e)) => {
-                        tracing::error!(node = %self.node_id, error = %e, "cluster: applying the write log stopped");
-                        return;
+                        tracing::error!(node = %self.node_id, "cluster: applying the write log stopped: {}", error_chain(&e));
+                        break;
                     }
                     Err(FollowError::Nats(e)) => {
                         tracing::warn!(node = %self.node_id, error = %e, applied = self.progress.applied(),
@@ -90,6 +95,11 @@ impl Applier {
                     if applied != last_applied {
                         (last_applied, stalled_since) = (applied, None);
                         continue;
+                    }
+                    if self.progress.unpersisted() {
+                        // Writes stopped arriving: record where they stopped, so a kill
+                        // now replays nothing.
+                        self.persist().await;
                     }
                     let log_end = match tokio::time::timeout(WATCHDOG_TICK, self.stream.get_info()).await {
                         Ok(Ok(info)) => info.state.last_sequence,
@@ -138,8 +148,25 @@ impl Applier {
             for message in chunk {
                 let message = message.map_err(nats)?;
                 let seq = message.info().map_err(FollowError::Nats)?.stream_sequence;
-                if seq <= self.progress.applied() {
+                let expected = entries.last().map_or(self.progress.applied(), |&(s, _)| s) + 1;
+                if seq < expected {
                     continue; // Redelivered after the consumer was recreated.
+                }
+                if seq > expected {
+                    // The log holds every write under one subject tree, so its sequences
+                    // have no holes: a jump means writes expired before this node saw them.
+                    // Apply what came before the hole, then refuse.
+                    if !entries.is_empty() {
+                        let last = entries.last().map_or(0, |&(s, _)| s);
+                        self.apply(entries).await?;
+                        self.progress.advance(last);
+                    }
+                    let applied = self.progress.applied();
+                    self.progress.refuse(seq);
+                    return Err(FollowError::Fatal(Fatal::Behind(ClusterError::Behind {
+                        applied,
+                        first: seq,
+                    })));
                 }
                 entries.push((seq, message.message.payload));
             }
@@ -150,16 +177,21 @@ impl Applier {
             self.progress.advance(last);
             if persisted.elapsed() >= PERSIST_EVERY {
                 persisted = Instant::now();
-                let progress = self.progress.clone();
-                // A failed record only means more replay after a restart.
-                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || progress.persist()).await {
-                    tracing::warn!(error = %e, "cluster: could not record the applied position");
-                }
+                self.persist().await;
             }
         }
         Err(FollowError::Nats(
             "the write log's message stream ended".into(),
         ))
+    }
+
+    /// Records the applied position on disk; a failed record only means more replay after a
+    /// restart.
+    async fn persist(&self) {
+        let progress = self.progress.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || progress.persist()).await {
+            tracing::warn!(error = %e, "cluster: could not record the applied position");
+        }
     }
 
     /// Writes a chunk with one store write; if the store refuses it, message by message so
@@ -229,4 +261,16 @@ enum FollowError {
 
 fn nats(e: impl std::error::Error + Send + Sync + 'static) -> FollowError {
     FollowError::Nats(Box::new(e))
+}
+
+/// `e` and its sources, `: `-separated, for a log line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

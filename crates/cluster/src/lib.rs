@@ -16,14 +16,16 @@
 //! ```
 //!
 //! Must not know: HTTP, JSON, the compute graph. Dependencies point one way:
-//! `subject`, `codec`, `progress` ← `config` ← `apply` ← `store`.
+//! `subject`, `codec`, `progress`, `error` ← `config` ← `apply` ← `store`.
 
 mod apply;
 mod codec;
 mod config;
+mod error;
 mod progress;
 mod store;
 mod subject;
 
 pub use config::{ClusterConfig, Replicas};
-pub use store::{ClusterError, ClusterStore};
+pub use error::ClusterError;
+pub use store::ClusterStore;

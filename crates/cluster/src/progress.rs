@@ -30,6 +30,11 @@ pub(crate) struct Progress {
     applied: watch::Sender<u64>,
     /// Sequence to reach before the node reports ready: the log's end when the node started.
     target: AtomicU64,
+    /// First sequence the log held when this node found it had expired writes the node never
+    /// applied; 0 while the node is not behind. Once set it stays: only a re-seed clears it.
+    refused_from: AtomicU64,
+    /// Last position written to disk, so an idle node records its final position once.
+    persisted: AtomicU64,
     path: PathBuf,
     stream_created: i128,
 }
@@ -68,6 +73,8 @@ impl Progress {
         Progress {
             applied: watch::Sender::new(applied),
             target: AtomicU64::new(target),
+            refused_from: AtomicU64::new(0),
+            persisted: AtomicU64::new(0),
             path: dir.join("applied"),
             stream_created,
         }
@@ -91,13 +98,20 @@ impl Progress {
     pub(crate) fn persist(&self) -> io::Result<()> {
         let tmp = self.path.with_extension("tmp");
         let mut file = std::fs::File::create(&tmp)?;
-        writeln!(file, "{} {}", self.stream_created, self.applied())?;
+        let applied = self.applied();
+        writeln!(file, "{} {}", self.stream_created, applied)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent() {
             std::fs::File::open(dir)?.sync_all()?;
         }
+        self.persisted.store(applied, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether the position moved since it was last written to disk.
+    pub(crate) fn unpersisted(&self) -> bool {
+        self.persisted.load(Ordering::Relaxed) != self.applied()
     }
 
     /// Waits until `seq` is applied; false if `timeout` passed first.
@@ -108,10 +122,24 @@ impl Progress {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Ready once the log's end at start-up is applied.
+    /// Records that the log now starts at `first_available`, past writes this node never
+    /// applied: the node can no longer become current.
+    pub(crate) fn refuse(&self, first_available: u64) {
+        self.refused_from
+            .store(first_available.max(1), Ordering::SeqCst);
+    }
+
+    /// Ready once the log's end at start-up is applied; refusing for good once writes the
+    /// node never applied expired from the log.
     pub(crate) fn readiness(&self) -> Readiness {
         let (applied, target) = (self.applied(), self.target.load(Ordering::Relaxed));
-        if applied >= target {
+        let refused_from = self.refused_from.load(Ordering::SeqCst);
+        if refused_from != 0 {
+            Readiness::Refusing {
+                applied,
+                first_available: refused_from,
+            }
+        } else if applied >= target {
             Readiness::Ready
         } else {
             Readiness::CatchingUp { applied, target }
@@ -146,6 +174,21 @@ mod tests {
                 stream_created: 1234,
                 applied: 10
             })
+        );
+    }
+
+    #[test]
+    fn refusing_outlasts_catching_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = Progress::new(dir.path(), 1, 4, 10);
+        p.refuse(8);
+        p.advance(10);
+        assert_eq!(
+            p.readiness(),
+            Readiness::Refusing {
+                applied: 10,
+                first_available: 8
+            }
         );
     }
 

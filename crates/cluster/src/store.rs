@@ -5,6 +5,7 @@
 
 use crate::apply::Applier;
 use crate::config::{ClusterConfig, Replicas};
+use crate::error::ClusterError;
 use crate::progress::Progress;
 use crate::{codec, subject};
 use async_nats::jetstream::{self, stream};
@@ -22,61 +23,6 @@ use tokio::sync::{broadcast, watch};
 
 /// How long `close` waits for the applier to finish the chunk it is writing.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why a node could not join the cluster.
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
-    /// No NATS server answered.
-    #[error("cannot reach NATS at {urls}; is nats-server running with JetStream (-js)?")]
-    Connect {
-        /// The URLs tried.
-        urls: String,
-        /// Why.
-        #[source]
-        source: async_nats::ConnectError,
-    },
-    /// The stream could not be opened or created.
-    #[error("cannot open or create the JetStream stream `{stream}`")]
-    Stream {
-        /// Stream name.
-        stream: String,
-        /// Why.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The node's cluster state file could not be read or written.
-    #[error("cluster state in {dir}")]
-    State {
-        /// The state directory.
-        dir: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The log no longer holds every write this node still has to apply.
-    #[error(
-        "this node has applied the write log up to sequence {applied}, but the log now starts \
-         at {first}: the writes between have expired. Re-seed the node: stop it, replace its \
-         data directory with a copy of a stopped, caught-up node's, and start it again"
-    )]
-    Behind {
-        /// Last sequence this node applied.
-        applied: u64,
-        /// First sequence the log still holds.
-        first: u64,
-    },
-    /// The stream was deleted and created anew since this node last applied it.
-    #[error(
-        "the write log `{stream}` was created anew since this node last applied it, so its \
-         data directory belongs to an older cluster. Re-seed the node: stop it, replace its \
-         data directory with a copy of a stopped, caught-up node's (or an empty one), and \
-         start it again"
-    )]
-    StreamReplaced {
-        /// Stream name.
-        stream: String,
-    },
-}
 
 /// A cluster node's store: the replicated write log in front of the local store.
 pub struct ClusterStore {
@@ -96,7 +42,9 @@ pub struct ClusterStore {
 impl ClusterStore {
     /// Joins the cluster: connects to NATS, opens (or creates) the stream, checks that the
     /// log still holds everything this node has not applied, and starts applying it. The
-    /// node reports [`Readiness::CatchingUp`] until it has applied the log's end as of now.
+    /// node reports [`Readiness::CatchingUp`] until it has applied the log's end as of now,
+    /// or [`Readiness::Refusing`] (for good, until re-seeded) when the log no longer holds
+    /// writes it has not applied.
     pub async fn start(
         local: Arc<dyn Store>,
         config: ClusterConfig,
@@ -142,28 +90,33 @@ impl ClusterStore {
             None => 0,
         };
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
-        if last > applied && first > applied + 1 {
-            return Err(ClusterError::Behind { applied, first });
-        }
         let progress = Arc::new(Progress::new(&config.state_dir, created, applied, last));
         progress.persist().map_err(state_error)?;
-        tracing::info!(
-            node = %config.node_id, stream = %config.stream, applied, log_end = last,
-            replicas = info.config.num_replicas, "cluster: joined; applying the write log"
-        );
         let (stop, stop_rx) = watch::channel(false);
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let applier = Applier {
-            stream,
-            local: local.clone(),
-            progress: progress.clone(),
-            filter: subject::all(&config.subject_prefix),
-            node_id: config.node_id.clone(),
+        let applier_done = if last > applied && first > applied + 1 {
+            // The node runs, so `/health` can say why it refuses; it applies nothing more.
+            progress.refuse(first);
+            tracing::error!(node = %config.node_id, "cluster: {}", ClusterError::Behind { applied, first });
+            None
+        } else {
+            tracing::info!(
+                node = %config.node_id, stream = %config.stream, applied, log_end = last,
+                replicas = info.config.num_replicas, "cluster: joined; applying the write log"
+            );
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let applier = Applier {
+                stream,
+                local: local.clone(),
+                progress: progress.clone(),
+                filter: subject::all(&config.subject_prefix),
+                node_id: config.node_id.clone(),
+            };
+            tokio::spawn(async move {
+                applier.run(stop_rx).await;
+                let _ = done_tx.send(());
+            });
+            Some(done_rx)
         };
-        tokio::spawn(async move {
-            applier.run(stop_rx).await;
-            let _ = done_tx.send(());
-        });
         Ok(Arc::new(ClusterStore {
             local,
             jetstream,
@@ -171,7 +124,7 @@ impl ClusterStore {
             config,
             progress,
             stop,
-            applier_done: Mutex::new(Some(done_rx)),
+            applier_done: Mutex::new(applier_done),
             closed: AtomicBool::new(false),
             published: AtomicU64::new(0),
         }))
@@ -278,6 +231,20 @@ impl Store for ClusterStore {
     fn write(&self, batch: Vec<SeriesWrite>) -> Result<WriteReceipt, StoreError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
+        }
+        if let Readiness::Refusing {
+            applied,
+            first_available,
+        } = self.progress.readiness()
+        {
+            // It would never apply (and so never read) the write itself; another node will.
+            return Err(StoreError::Unavailable {
+                what: "this cluster node",
+                source: Box::new(ClusterError::Behind {
+                    applied,
+                    first: first_available,
+                }),
+            });
         }
         self.local.validate(&batch)?;
         let Some(first) = batch.first() else {

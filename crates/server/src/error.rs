@@ -133,6 +133,14 @@ pub(crate) enum ApiError {
     /// A blocking task died; a bug, logged with its instance id.
     #[error("internal task failed: {detail}")]
     TaskFailed { detail: String },
+    /// A cluster node whose unapplied writes expired from the write log serves nothing until
+    /// it is re-seeded; another node can take the request.
+    #[error(
+        "this cluster node is behind its write log (applied {applied}, the log starts at \
+         {first_available}) and refuses to serve until it is re-seeded; use another node \
+         (GET /health says how to re-seed this one)"
+    )]
+    NodeBehindLog { applied: u64, first_available: u64 },
 }
 
 impl ApiError {
@@ -158,6 +166,13 @@ impl ApiError {
             ApiError::Overloaded { resource } => SightlineOverloaded
                 .error(message)
                 .with_param("resource", *resource),
+            ApiError::NodeBehindLog {
+                applied,
+                first_available,
+            } => SightlineStoreUnavailable
+                .error(message)
+                .with_param("appliedSequence", applied.to_string())
+                .with_param("firstAvailableSequence", first_available.to_string()),
             ApiError::Ingest(e) => match e {
                 IngestError::InvalidTimestamp { seconds, nanos, .. } => WriterInvalidTimestamp
                     .error(message)

@@ -74,6 +74,8 @@ pub(crate) async fn store(
                         reported = Some(applied);
                     }
                 }
+                // The store logged why and how to re-seed; `/health` says it too.
+                Readiness::Refusing { .. } => return,
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

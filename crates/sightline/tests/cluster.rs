@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::batches::Batches;
+use common::http::{client, read_channel, wait_ready};
 use common::nats::NatsCluster;
 use common::{start, Server};
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,30 +19,10 @@ use std::time::{Duration, Instant};
 
 const DATASET: &str = "ri.sightline.cluster.dataset.test";
 const WRITERS: usize = 3;
-const POINTS_PER_BATCH: i64 = 20;
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600_000_000_000;
-
-fn timestamp(k: i64, i: i64) -> i64 {
-    T0 + (k * POINTS_PER_BATCH + i) * 1_000_000
-}
-
-fn value(w: usize, k: i64, i: i64) -> f64 {
-    (w as i64 * 1_000_000 + k * POINTS_PER_BATCH + i) as f64 + 0.5
-}
-
-fn batch_body(w: usize, k: i64) -> serde_json::Value {
-    let ts: Vec<_> = (0..POINTS_PER_BATCH)
-        .map(|i| {
-            let t = timestamp(k, i);
-            serde_json::json!({"seconds": t / 1_000_000_000, "nanos": t % 1_000_000_000})
-        })
-        .collect();
-    let vs: Vec<f64> = (0..POINTS_PER_BATCH).map(|i| value(w, k, i)).collect();
-    serde_json::json!({"dataSourceRid": DATASET, "batches": [
-        {"channel": format!("writer{w}"), "timestamps": ts, "values": {"type": "doubles", "doubles": vs}}
-    ]})
-}
+const BATCHES: Batches = Batches {
+    dataset: DATASET,
+    points: 20,
+};
 
 fn node(dir: &Path, nats: &NatsCluster, id: usize) -> Server {
     start(
@@ -56,34 +38,9 @@ fn node(dir: &Path, nats: &NatsCluster, id: usize) -> Server {
     )
 }
 
-fn http_client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
-}
-
-/// Waits until the node says it has caught up with the write log.
-fn wait_ready(client: &reqwest::blocking::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if metric(client, url, "sightline_cluster_ready") == Some(1.0) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "node {url} never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn metric(client: &reqwest::blocking::Client, url: &str, name: &str) -> Option<f64> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .ok()?
-        .text()
-        .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+/// Writer `w`'s points on the node at `url`.
+fn points_of(client: &reqwest::blocking::Client, url: &str, w: usize) -> Vec<(i64, f64)> {
+    read_channel(client, url, DATASET, &Batches::channel(w), BATCHES.range())
 }
 
 #[test]
@@ -101,7 +58,7 @@ fn every_acknowledged_write_reaches_every_node_through_kills() {
         .iter()
         .map(|n| n.url.clone())
         .collect();
-    let client = http_client();
+    let client = client();
     for url in &urls {
         wait_ready(&client, url);
     }
@@ -120,7 +77,7 @@ fn every_acknowledged_write_reaches_every_node_through_kills() {
             let body = serde_json::json!({"dataSourceRid": DATASET, "batches": [{"channel": "crossnode",
                 "timestamps": [{"seconds": t / 1_000_000_000, "nanos": 0}],
                 "values": {"type": "doubles", "doubles": [42.0]}}]});
-            let r = http_client()
+            let r = common::http::client()
                 .post(format!("{}/storage/writer/v1/columnar", urls[2]))
                 .json(&body)
                 .send()
@@ -141,7 +98,7 @@ fn every_acknowledged_write_reaches_every_node_through_kills() {
     for w in 0..WRITERS {
         let (urls, acknowledged, stop) = (urls.clone(), acknowledged.clone(), stop.clone());
         writers.push(std::thread::spawn(move || {
-            let client = http_client();
+            let client = common::http::client();
             let mut k = 0i64;
             let mut attempt = w;
             while !stop.load(Ordering::SeqCst) {
@@ -149,7 +106,7 @@ fn every_acknowledged_write_reaches_every_node_through_kills() {
                 let url = &urls[attempt % urls.len()];
                 let response = client
                     .post(format!("{url}/storage/writer/v1/columnar"))
-                    .json(&batch_body(w, k))
+                    .json(&BATCHES.body(w, k))
                     .send();
                 match response {
                     Ok(r) if r.status().as_u16() == 204 => {
@@ -223,78 +180,21 @@ fn every_acknowledged_write_reaches_every_node_through_kills() {
             // Wait until the node has applied this writer's last acknowledged batch.
             let deadline = Instant::now() + Duration::from_secs(60);
             let points = loop {
-                let points = read_channel(&client, url, *w);
-                let has_last = points.iter().any(|(t, _)| *t == timestamp(last, 0));
+                let points = points_of(&client, url, *w);
+                let has_last = points.iter().any(|(t, _)| *t == BATCHES.timestamp(last, 0));
                 if has_last || Instant::now() > deadline {
                     break points;
                 }
                 std::thread::sleep(Duration::from_millis(200));
             };
-            let mut by_batch: BTreeMap<i64, Vec<(i64, f64)>> = BTreeMap::new();
-            for (t, v) in points {
-                let slot = (t - T0) / 1_000_000;
-                by_batch
-                    .entry(slot / POINTS_PER_BATCH)
-                    .or_default()
-                    .push((slot % POINTS_PER_BATCH, v));
-            }
-            for (k, got) in &by_batch {
-                assert_eq!(
-                    got.len() as i64,
-                    POINTS_PER_BATCH,
-                    "{url} writer {w} batch {k}: partial or duplicated"
-                );
-                for (i, v) in got {
-                    assert_eq!(
-                        *v,
-                        value(*w, *k, *i),
-                        "{url} writer {w} batch {k} point {i}"
-                    );
-                }
-            }
-            for k in batches {
-                assert!(
-                    by_batch.contains_key(k),
-                    "{url}: writer {w}'s acknowledged batch {k} is missing"
-                );
-            }
+            BATCHES.check(url, *w, &points, batches);
         }
     }
 }
 
-fn read_channel(client: &reqwest::blocking::Client, url: &str, w: usize) -> Vec<(i64, f64)> {
-    let request = serde_json::json!({
-        "start": {"seconds": T0 / 1_000_000_000 - 1, "nanos": 0},
-        "end": {"seconds": T0 / 1_000_000_000 + 100_000, "nanos": 0},
-        "context": {},
-        "node": {"type": "series", "series": {"buckets": 100_000_000, "input": {"type": "numeric", "numeric": {
-            "type": "channel", "channel": {"type": "dataSource", "dataSource": {
-                "dataSourceRid": {"type": "literal", "literal": DATASET},
-                "channel": {"type": "literal", "literal": format!("writer{w}")}}}}}}}
-    });
-    let response: serde_json::Value = client
-        .post(format!("{url}/compute/v2/compute"))
-        .json(&request)
-        .send()
-        .expect("compute")
-        .json()
-        .expect("compute JSON");
-    let plot = &response["numeric"];
-    let ts = plot["timestamps"].as_array().cloned().unwrap_or_default();
-    let vs = plot["values"].as_array().cloned().unwrap_or_default();
-    assert_eq!(ts.len(), vs.len(), "malformed plot: {response}");
-    ts.iter()
-        .zip(vs)
-        .map(|(t, v)| {
-            let t = t["seconds"].as_i64().expect("seconds") * 1_000_000_000
-                + t["nanos"].as_i64().expect("nanos");
-            (t, v.as_f64().expect("value"))
-        })
-        .collect()
-}
-
-/// A node that joins late catches up from the log; a node that was away longer than the log
-/// keeps writes refuses to start and says how to re-seed it.
+/// A node that joins late reports `catching-up` on `/health` until it has applied the log,
+/// then `ok`; a node that was away longer than the log keeps writes starts but refuses:
+/// `/health` says `refusing` and how to re-seed it, and it serves no data.
 #[test]
 fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
     let nats = NatsCluster::start(1);
@@ -314,7 +214,7 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
             "3s",
         ]
     };
-    let client = http_client();
+    let client = client();
     let a = start(dir_a.path(), &flags("a"));
     let b = start(dir_b.path(), &flags("b"));
     wait_ready(&client, &a.url);
@@ -322,7 +222,7 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
     let write = |url: &str, k: i64| {
         let r = client
             .post(format!("{url}/storage/writer/v1/columnar"))
-            .json(&batch_body(0, k))
+            .json(&BATCHES.body(0, k))
             .send()
             .expect("write");
         assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
@@ -331,13 +231,30 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
         write(&a.url, k);
     }
 
-    // A brand-new node catches up on everything the log holds before it is ready.
+    // A brand-new node catches up on everything the log holds before it says `ok`; until
+    // then it says how far it is.
     let c = start(dir_c.path(), &flags("c"));
-    wait_ready(&client, &c.url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = common::http::health(&client, &c.url).expect("/health answers");
+        if status == 200 {
+            assert_eq!(body, serde_json::json!({"status": "ok"}));
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "catching-up", "{body}");
+        let (applied, target) = (
+            body["appliedSequence"].as_u64().expect("appliedSequence"),
+            body["targetSequence"].as_u64().expect("targetSequence"),
+        );
+        assert!(applied < target && target == 5, "{body}");
+        assert!(Instant::now() < deadline, "never caught up: {body}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let batches_on = |url: &str| -> BTreeSet<i64> {
-        read_channel(&client, url, 0)
+        points_of(&client, url, 0)
             .into_iter()
-            .map(|(t, _)| (t - T0) / 1_000_000 / POINTS_PER_BATCH)
+            .map(|(t, _)| (t - common::batches::T0) / 1_000_000 / BATCHES.points)
             .collect()
     };
     assert_eq!(
@@ -355,19 +272,80 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
     write(&a.url, 10);
     drop(c);
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir_b.path())
-        .args(flags("b"))
-        .output()
-        .expect("run sightline");
-    assert!(
-        !out.status.success(),
-        "a node behind the log's retention started"
+    let b = start(dir_b.path(), &flags("b"));
+    let (status, body) = common::http::health(&client, &b.url).expect("/health answers");
+    assert_eq!(
+        status, 503,
+        "a node behind the log's retention is not healthy"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("Re-seed the node"),
-        "the refusal says how to re-seed: {stderr}"
+    assert_eq!(body["status"], "refusing", "{body}");
+    // b applied 5 writes (its recorded position may trail that after a kill); writes up to
+    // the 10th expired.
+    let (applied, first) = (
+        body["appliedSequence"].as_u64().expect("appliedSequence"),
+        body["firstAvailableSequence"]
+            .as_u64()
+            .expect("firstAvailableSequence"),
     );
+    assert!(applied <= 5 && first > applied + 1 && first <= 11, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Re-seed it")),
+        "the refusal says how to re-seed: {body}"
+    );
+    // It serves no data: a read and a write are refused, and nothing it took reaches the log.
+    let read = client
+        .post(format!("{}/compute/v2/compute", b.url))
+        .json(&serde_json::json!({"start": {"seconds": 0, "nanos": 0}, "end": {"seconds": 1, "nanos": 0},
+            "context": {}, "node": {"type": "series", "series": {"input": {"type": "numeric", "numeric": {
+            "type": "channel", "channel": {"type": "dataSource", "dataSource": {
+                "dataSourceRid": {"type": "literal", "literal": DATASET},
+                "channel": {"type": "literal", "literal": "writer0"}}}}}}}}))
+        .send()
+        .expect("compute");
+    assert_eq!(read.status().as_u16(), 503);
+    let refused = client
+        .post(format!("{}/storage/writer/v1/columnar", b.url))
+        .json(&BATCHES.body(0, 11))
+        .send()
+        .expect("write");
+    assert_eq!(refused.status().as_u16(), 503);
+    let refused: serde_json::Value = refused.json().expect("error body");
+    assert_eq!(
+        refused["errorName"], "Sightline:StoreUnavailable",
+        "{refused}"
+    );
+    assert!(
+        !batches_on(&a.url).contains(&11),
+        "a write the refusing node refused reached the log"
+    );
+
+    // Re-seeding as the docs say: stop it, copy a stopped, caught-up node's data directory.
+    drop(b);
+    let mut a = a;
+    a.terminate();
+    copy_dir(dir_a.path(), dir_b.path());
+    let b = start(dir_b.path(), &flags("b"));
+    wait_ready(&client, &b.url);
+    assert_eq!(batches_on(&b.url), (0..11).collect(), "the re-seeded node");
+}
+
+/// Replaces `to` with a copy of `from`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::remove_dir_all(to).expect("remove");
+    copy_into(from, to);
+}
+
+fn copy_into(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_into(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }

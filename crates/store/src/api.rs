@@ -317,6 +317,15 @@ pub enum Readiness {
         /// Log position to reach before the store is ready.
         target: u64,
     },
+    /// Cannot become current: writes it has not applied are gone from the replicated log
+    /// (expired by its retention). It serves nothing new until it is re-seeded from a node
+    /// that is current.
+    Refusing {
+        /// Last log position applied.
+        applied: u64,
+        /// First position the log still holds; everything between is lost to this store.
+        first_available: u64,
+    },
 }
 
 /// A store engine. All methods are blocking and thread-safe; async callers use

@@ -21,6 +21,7 @@ mod nominal;
 mod nominal_columnar;
 mod prometheus;
 mod proto_scan;
+mod readiness;
 mod search;
 mod telegraf;
 
@@ -81,7 +82,11 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route(
             "/sightline/v1/expressions/compile",
             post(expressions::compile),
-        );
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            readiness::refuse_when_behind,
+        ));
     let protected = if app.config.public_metrics {
         protected
     } else {

@@ -1,6 +1,8 @@
 //! Starting the real `sightline` binary for tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod batches;
+pub mod http;
 pub mod nats;
 pub mod ws;
 
@@ -12,6 +14,24 @@ use std::process::{Child, Command, Stdio};
 pub struct Server {
     pub child: Child,
     pub url: String,
+}
+
+impl Server {
+    /// SIGTERM, then waits for the exit (SIGKILL after 30 s); the exit status, if any.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
 }
 
 impl Drop for Server {
