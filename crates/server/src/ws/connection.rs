@@ -33,9 +33,9 @@ const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_INVALID_PAYLOAD: u16 = 1007;
 /// Close code for a message over the configured maximum.
 const CLOSE_TOO_BIG: u16 = 1009;
-/// How long the writer may take to flush queued frames after the reader stopped.
 /// How long a close frame may wait for room in a full queue before the socket is dropped.
 const CLOSE_QUEUE_WAIT: Duration = Duration::from_millis(200);
+/// How long the writer may take to flush queued frames after the reader stopped.
 const WRITER_FLUSH: Duration = Duration::from_secs(2);
 /// Most frames written between two flushes, so a long queue still reaches the socket in
 /// steady steps.
@@ -341,7 +341,15 @@ impl Connection {
     /// not read must not hold the read loop past its idle deadline.
     async fn send(&self, owner: Option<(Uuid, u64)>, message: &ServerMessage) {
         if let Some(json) = to_json(message) {
-            self.tx.send(owner, json).await;
+            let wait = self.app.config.ping_interval;
+            if tokio::time::timeout(wait, self.tx.send(owner, json))
+                .await
+                .is_err()
+            {
+                // The message is dropped: the queue has been full for a whole ping
+                // interval, so the reader-progress check closes this connection soon.
+                tracing::debug!("dropped a message for a client whose queue stayed full");
+            }
         }
     }
 
