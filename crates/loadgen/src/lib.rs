@@ -5,10 +5,12 @@
 //! (read from `/proc/<pid>/stat` of the server process, since the load generator shares the
 //! machine), write-to-append latency of live subscriptions, server CPU per point of every
 //! writer format on the same data (`write_formats`), and one batch of dashboard panels
-//! against as many single compute requests (`batch_compute`).
+//! against as many single compute requests (`batch_compute`), and the server's peak memory
+//! under hostile requests (`abuse`).
 //!
 //! Must not know: server internals. It speaks only the public HTTP and WebSocket API.
 
+mod abuse;
 mod batch_compute;
 mod freshness;
 mod ingest;
@@ -27,6 +29,9 @@ pub enum Scenario {
     WriteFormats,
     /// `--panels` computations over one window: one batch request vs single requests.
     BatchCompute,
+    /// The server's peak memory under hostile requests (bombs, bodies at the limit, the
+    /// widest admitted computation, unfinished connections).
+    Abuse,
 }
 
 /// What to run.
@@ -44,6 +49,9 @@ pub struct BenchArgs {
     /// batch-compute: dashboard refreshes timed per mode.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// abuse: `--max-body-bytes` of the started server, in MiB (the memory target is 4×).
+    #[arg(long, default_value_t = 8)]
+    pub abuse_max_body_mib: usize,
     /// Use this running server (e.g. http://127.0.0.1:8080) instead of starting one.
     #[arg(long)]
     pub url: Option<String>,
@@ -86,7 +94,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 Some(b) => b.clone(),
                 None => std::env::current_exe()?,
             };
-            process::Server::start(&binary, data_dir.path(), &args.server_arg).await?
+            let mut server_args = args.server_arg.clone();
+            if args.scenario == Scenario::Abuse {
+                server_args.push(format!(
+                    "--max-body-bytes={}",
+                    args.abuse_max_body_mib << 20
+                ));
+            }
+            process::Server::start(&binary, data_dir.path(), &server_args).await?
         }
     };
     println!("server: {} (pid {:?})", server.url, server.pid);
@@ -118,6 +133,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let report =
                 batch_compute::run(&client, &server, args.panels, channels, args.rounds.max(1))
                     .await?;
+            println!("{report}");
+        }
+        Scenario::Abuse => {
+            let report = abuse::run(&client, &server, args.abuse_max_body_mib << 20).await?;
             println!("{report}");
         }
     }
