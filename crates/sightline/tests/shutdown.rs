@@ -1,6 +1,7 @@
 //! SIGTERM with many series: the binary exits within the drain period plus the shutdown
 //! flush budget (and a margin), whatever the series count, and the next start finds every
 //! series and every point (from segments, or replayed from the log if the flush gave up).
+//! A SIGKILL in the middle of that flush loses nothing either.
 
 mod common;
 
@@ -40,28 +41,7 @@ fn sigterm_with_many_series_is_prompt_and_loses_nothing() {
         .build()
         .expect("client");
     let mut server = start(dir.path(), &["--drain-secs", "0"]);
-    for first in (0..SERIES).step_by(PER_REQUEST) {
-        let batches: Vec<serde_json::Value> = (first..first + PER_REQUEST)
-            .map(|i| {
-                serde_json::json!({
-                    "channel": format!("c{}", i % 10),
-                    "tags": {"sensor": format!("s{i}")},
-                    "timestamps": [{"seconds": T0, "nanos": 0}, {"seconds": T0 + 1, "nanos": 0}],
-                    "values": {"type": "doubles", "doubles": [i as f64, -(i as f64)]},
-                })
-            })
-            .collect();
-        let status = client
-            .post(format!("{}/storage/writer/v1/columnar", server.url))
-            .json(&serde_json::json!({"dataSourceRid": RID, "batches": batches}))
-            .send()
-            .expect("write")
-            .status();
-        assert_eq!(status.as_u16(), 204);
-    }
-    let text = metrics(&client, &server.url);
-    assert_eq!(metric(&text, "sightline_store_series"), SERIES as f64);
-
+    write_many_series(&client, &server.url);
     let started = Instant::now();
     let _ = std::process::Command::new("kill")
         .arg(server.child.id().to_string())
@@ -82,8 +62,60 @@ fn sigterm_with_many_series_is_prompt_and_loses_nothing() {
         started.elapsed()
     );
 
-    let server = start(dir.path(), &[]);
-    let text = metrics(&client, &server.url);
+    assert_everything_is_back(&client, dir.path());
+}
+
+#[test]
+fn sigkill_in_the_middle_of_the_shutdown_flush_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    // A long budget, so the flush is surely still running when the SIGKILL arrives.
+    let mut server = start(
+        dir.path(),
+        &["--drain-secs", "0", "--shutdown-flush-budget", "60s"],
+    );
+    write_many_series(&client, &server.url);
+    let _ = std::process::Command::new("kill")
+        .arg(server.child.id().to_string())
+        .status();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    assert_everything_is_back(&client, dir.path());
+}
+
+/// Writes [`SERIES`] series of two points each and checks the server counts them.
+fn write_many_series(client: &reqwest::blocking::Client, url: &str) {
+    for first in (0..SERIES).step_by(PER_REQUEST) {
+        let batches: Vec<serde_json::Value> = (first..first + PER_REQUEST)
+            .map(|i| {
+                serde_json::json!({
+                    "channel": format!("c{}", i % 10),
+                    "tags": {"sensor": format!("s{i}")},
+                    "timestamps": [{"seconds": T0, "nanos": 0}, {"seconds": T0 + 1, "nanos": 0}],
+                    "values": {"type": "doubles", "doubles": [i as f64, -(i as f64)]},
+                })
+            })
+            .collect();
+        let status = client
+            .post(format!("{url}/storage/writer/v1/columnar"))
+            .json(&serde_json::json!({"dataSourceRid": RID, "batches": batches}))
+            .send()
+            .expect("write")
+            .status();
+        assert_eq!(status.as_u16(), 204);
+    }
+    let text = metrics(client, url);
+    assert_eq!(metric(&text, "sightline_store_series"), SERIES as f64);
+}
+
+/// Starts the server again on `dir` and finds every series and point.
+fn assert_everything_is_back(client: &reqwest::blocking::Client, dir: &std::path::Path) {
+    let server = start(dir, &[]);
+    let text = metrics(client, &server.url);
     assert_eq!(
         metric(&text, "sightline_store_series"),
         SERIES as f64,
