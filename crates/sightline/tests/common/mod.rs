@@ -22,7 +22,13 @@ impl Server {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        self.wait_exit(std::time::Duration::from_secs(30))
+    }
+
+    /// Waits up to `limit` for the process to exit (SIGKILL past it); its exit status, if it
+    /// exited by itself.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
@@ -30,7 +36,8 @@ impl Server {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let _ = self.child.kill();
-        self.child.wait().ok()
+        let _ = self.child.wait();
+        None
     }
 }
 
