@@ -94,7 +94,9 @@ pub(crate) async fn run(
     server: &Server,
     max_body_bytes: usize,
 ) -> anyhow::Result<AbuseReport> {
-    let memory = Memory { pid: server.pid };
+    let memory = Memory {
+        pid: server.pids.first().copied(),
+    };
     write_channel(client, server).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = memory.current();

@@ -23,6 +23,8 @@ pub(crate) struct FreshnessReport {
     writes: usize,
     latencies_ms: Vec<f64>,
     missing: usize,
+    /// Where writes went and where the subscribers sat, when they differ.
+    placement: Option<(String, String)>,
 }
 
 impl fmt::Display for FreshnessReport {
@@ -37,6 +39,9 @@ impl fmt::Display for FreshnessReport {
             l.len(),
             self.missing
         )?;
+        if let Some((writes, subscribers)) = &self.placement {
+            writeln!(f, "  writes to {writes}, subscribers on {subscribers}")?;
+        }
         write!(
             f,
             "  write-to-append p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -94,9 +99,15 @@ pub(crate) async fn run(
         .send()
         .await?
         .error_for_status()?;
+    // The subscribers may sit on another cluster node than the writer; give that node a
+    // moment to apply the channel's first point, so subscribing finds the channel.
+    let subscribe_to = args.subscribe_url.as_deref().unwrap_or(&server.url);
+    if subscribe_to != server.url {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let ws_url = format!(
         "{}/persistent-compute/ws",
-        server.url.replacen("http", "ws", 1)
+        subscribe_to.replacen("http", "ws", 1)
     );
     let deadline = Instant::now() + Duration::from_secs(args.freshness_secs);
     let mut readers = Vec::new();
@@ -169,5 +180,7 @@ pub(crate) async fn run(
         writes: writes.len(),
         latencies_ms,
         missing,
+        placement: (subscribe_to != server.url)
+            .then(|| (server.url.clone(), subscribe_to.to_string())),
     })
 }

@@ -14,6 +14,10 @@ pub(crate) struct IngestReport {
     requests: u64,
     elapsed: Duration,
     server_cpu: Option<f64>,
+    /// CPU of the helper services (NATS), when their pids were given.
+    service_cpu: Option<f64>,
+    /// Servers written to (cluster nodes share the load).
+    nodes: usize,
     latencies_ms: Vec<f64>,
 }
 
@@ -22,8 +26,8 @@ impl fmt::Display for IngestReport {
         let secs = self.elapsed.as_secs_f64();
         writeln!(
             f,
-            "ingest: {} points in {} requests over {secs:.1} s",
-            self.points, self.requests
+            "ingest: {} points in {} requests over {secs:.1} s to {} server(s)",
+            self.points, self.requests, self.nodes
         )?;
         writeln!(
             f,
@@ -34,6 +38,13 @@ impl fmt::Display for IngestReport {
             writeln!(f, "  server CPU      {cpu:.2} s = {:.3} µs/point ({:.2} M points per server-core-second)",
                 cpu * 1e6 / self.points.max(1) as f64,
                 self.points as f64 / cpu.max(1e-9) / 1e6)?;
+        }
+        if let Some(cpu) = self.service_cpu {
+            writeln!(
+                f,
+                "  services CPU    {cpu:.2} s = {:.3} µs/point (NATS)",
+                cpu * 1e6 / self.points.max(1) as f64
+            )?;
         }
         let (p50, p99) = (
             percentile(&self.latencies_ms, 0.5),
@@ -57,18 +68,23 @@ pub(crate) async fn run(
     server: &Server,
     args: &BenchArgs,
 ) -> anyhow::Result<IngestReport> {
-    let url = format!("{}/storage/writer/v1/columnar", server.url);
+    let urls: Vec<String> = server
+        .urls
+        .iter()
+        .map(|u| format!("{u}/storage/writer/v1/columnar"))
+        .collect();
     let per_channel = (args.batch_points / args.channels.max(1)).max(1);
     let points = Arc::new(AtomicU64::new(0));
     let requests = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.ingest_secs);
-    let cpu_before = server.cpu_seconds();
+    let cpu_before = (server.cpu_seconds(), server.service_cpu_seconds());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for writer in 0..args.writers.max(1) {
         let (client, url, points, requests) = (
             client.clone(),
-            url.clone(),
+            // Writers take turns over the nodes, so a cluster shares the load.
+            urls[writer % urls.len().max(1)].clone(),
             points.clone(),
             requests.clone(),
         );
@@ -105,15 +121,16 @@ pub(crate) async fn run(
     }
     let elapsed = started.elapsed();
     latencies_ms.sort_by(f64::total_cmp);
-    let server_cpu = match (cpu_before, server.cpu_seconds()) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
+    let since = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
+    let server_cpu = since(cpu_before.0, server.cpu_seconds());
+    let service_cpu = since(cpu_before.1, server.service_cpu_seconds());
     Ok(IngestReport {
         points: points.load(Ordering::Relaxed),
         requests: requests.load(Ordering::Relaxed),
         elapsed,
         server_cpu,
+        service_cpu,
+        nodes: urls.len(),
         latencies_ms,
     })
 }

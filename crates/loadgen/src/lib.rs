@@ -52,9 +52,23 @@ pub struct BenchArgs {
     /// abuse: `--max-body-bytes` of the started server, in MiB (the memory target is 4×).
     #[arg(long, default_value_t = 8)]
     pub abuse_max_body_mib: usize,
-    /// Use this running server (e.g. http://127.0.0.1:8080) instead of starting one.
+    /// Use this running server (e.g. http://127.0.0.1:8080) instead of starting one. Several
+    /// comma-separated URLs (the nodes of a cluster): ingest writers take turns over them,
+    /// everything else uses the first.
+    #[arg(long, value_delimiter = ',')]
+    pub url: Vec<String>,
+    /// Freshness: open the subscriptions on this server instead of the one written to (a
+    /// different cluster node, to time a write's way through the replicated log).
     #[arg(long)]
-    pub url: Option<String>,
+    pub subscribe_url: Option<String>,
+    /// With `--url`: process ids of the servers, comma-separated, so their CPU time per
+    /// point is reported (summed).
+    #[arg(long, value_delimiter = ',', requires = "url")]
+    pub server_pid: Vec<u32>,
+    /// Process ids of helper services the servers use (NATS in cluster mode), whose CPU time
+    /// is reported on its own line.
+    #[arg(long, value_delimiter = ',')]
+    pub service_pid: Vec<u32>,
     /// Server binary to start when `--url` is absent (defaults to this executable).
     #[arg(long)]
     pub server_binary: Option<PathBuf>,
@@ -87,9 +101,13 @@ pub struct BenchArgs {
 /// Runs every phase and prints a report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let data_dir = tempfile::tempdir()?;
-    let server = match &args.url {
-        Some(url) => process::Server::external(url.clone()),
-        None => {
+    let server = match args.url.is_empty() {
+        false => process::Server::external(
+            args.url.clone(),
+            args.server_pid.clone(),
+            args.service_pid.clone(),
+        ),
+        true => {
             let binary = match &args.server_binary {
                 Some(b) => b.clone(),
                 None => std::env::current_exe()?,
@@ -104,7 +122,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             process::Server::start(&binary, data_dir.path(), &server_args).await?
         }
     };
-    println!("server: {} (pid {:?})", server.url, server.pid);
+    println!("server: {} (pid {:?})", server.urls.join(", "), server.pids);
     let client = reqwest::Client::new();
 
     match args.scenario {

@@ -7,19 +7,27 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The server under test.
+/// The server under test: one process, or the nodes of a cluster someone else runs.
 pub(crate) struct Server {
+    /// First (or only) URL: every phase but ingest talks to it.
     pub(crate) url: String,
-    pub(crate) pid: Option<u32>,
+    /// Every node's URL; ingest writers take turns over them.
+    pub(crate) urls: Vec<String>,
+    /// Server processes whose CPU time is summed; empty when unknown.
+    pub(crate) pids: Vec<u32>,
+    /// Helper processes (NATS) whose CPU time is reported apart.
+    pub(crate) service_pids: Vec<u32>,
     child: Option<Child>,
 }
 
 impl Server {
-    /// A server someone else runs; CPU figures are unavailable.
-    pub(crate) fn external(url: String) -> Self {
+    /// Servers someone else runs; CPU figures only for the `pids` given.
+    pub(crate) fn external(urls: Vec<String>, pids: Vec<u32>, service_pids: Vec<u32>) -> Self {
         Server {
-            url,
-            pid: None,
+            url: urls.first().cloned().unwrap_or_default(),
+            urls,
+            pids,
+            service_pids,
             child: None,
         }
     }
@@ -54,22 +62,22 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Server {
+            urls: vec![url.clone()],
             url,
-            pid: child.id(),
+            pids: child.id().into_iter().collect(),
+            service_pids: Vec::new(),
             child: Some(child),
         })
     }
 
-    /// User + system CPU seconds the server process has used, if it is ours (Linux).
+    /// User + system CPU seconds the server processes have used, if known (Linux).
     pub(crate) fn cpu_seconds(&self) -> Option<f64> {
-        let pid = self.pid?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: f64 = fields.get(11)?.parse().ok()?;
-        let stime: f64 = fields.get(12)?.parse().ok()?;
-        Some((utime + stime) / clock_ticks_per_second())
+        cpu_of(&self.pids)
+    }
+
+    /// CPU seconds of the helper services, if any were named.
+    pub(crate) fn service_cpu_seconds(&self) -> Option<f64> {
+        cpu_of(&self.service_pids)
     }
 
     /// SIGTERM, then wait up to `grace`.
@@ -85,6 +93,25 @@ impl Server {
             }
         }
     }
+}
+
+/// Summed CPU seconds of `pids`; `None` when the list is empty or one is unreadable.
+fn cpu_of(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| process_cpu_seconds(pid)).sum()
+}
+
+/// User + system CPU seconds of one process, from `/proc/<pid>/stat`.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are 14th and 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks_per_second())
 }
 
 /// `sysconf(_SC_CLK_TCK)` is 100 on every Linux this runs on; reading it needs libc.
