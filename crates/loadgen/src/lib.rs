@@ -5,18 +5,21 @@
 //! (read from `/proc/<pid>/stat` of the server process, since the load generator shares the
 //! machine), write-to-append latency of live subscriptions, server CPU per point of every
 //! writer format on the same data (`write_formats`), and one batch of dashboard panels
-//! against as many single compute requests (`batch_compute`), and the server's peak memory
-//! under hostile requests (`abuse`).
+//! against as many single compute requests (`batch_compute`), the server's peak memory
+//! under hostile requests (`abuse`), and a control room of live dashboards streamed or
+//! polled (`dashboard_wall`).
 //!
 //! Must not know: server internals. It speaks only the public HTTP and WebSocket API.
 
 mod abuse;
 mod batch_compute;
+mod dashboard_wall;
 mod freshness;
 mod ingest;
 mod process;
 mod write_formats;
 
+pub use dashboard_wall::{WallArgs, WallMode};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,6 +35,9 @@ pub enum Scenario {
     /// The server's peak memory under hostile requests (bombs, bodies at the limit, the
     /// widest admitted computation, unfinished connections).
     Abuse,
+    /// `--subscriptions` live panels over `--connections` WebSockets on `--channels`
+    /// channels written live: staleness, starvation, server CPU; `--mode both` also polls.
+    DashboardWall,
 }
 
 /// What to run.
@@ -96,6 +102,9 @@ pub struct BenchArgs {
     /// `minDelay` of the freshness subscriptions, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub min_delay_ms: u64,
+    /// Flags of the dashboard wall.
+    #[command(flatten)]
+    pub wall: WallArgs,
 }
 
 /// Runs every phase and prints a report.
@@ -156,6 +165,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Abuse => {
             let report = abuse::run(&client, &server, args.abuse_max_body_mib << 20).await?;
             println!("{report}");
+        }
+        Scenario::DashboardWall => {
+            dashboard_wall::run(
+                &server,
+                args.wall.clone(),
+                args.channels,
+                args.subscriptions,
+                args.min_delay_ms,
+            )
+            .await?;
         }
     }
     server.stop(Duration::from_secs(15)).await;

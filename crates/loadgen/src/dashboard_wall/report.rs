@@ -1,0 +1,323 @@
+//! Turning what the wall received into figures, and printing them in human units.
+//!
+//! Staleness of a result is its receive time minus the time of the newest point it
+//! covers, measured two ways: end to end (from the point's own timestamp, which the
+//! writer set when it generated the point) and from the acknowledgement of the write that
+//! carried the point (so a slow write acknowledgement, e.g. an fsync stall, is told apart
+//! from the streaming path). A result that arrives before its write's acknowledgement
+//! counts 0 from the acknowledgement.
+
+use super::observe::{Newest, Received};
+use super::writes::WriteLog;
+use std::fmt::Write as _;
+
+/// Thousands separated: `10,000`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration given in milliseconds, in the unit that reads best: `850 µs`, `12.3 ms`, `4.2 s`.
+pub(crate) fn duration_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "–".to_string();
+    }
+    let abs = ms.abs();
+    if abs < 1.0 {
+        format!("{:.0} µs", ms * 1e3)
+    } else if abs < 10.0 {
+        format!("{ms:.1} ms")
+    } else if abs < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1e3)
+    }
+}
+
+/// Bytes in MiB or GiB.
+pub(crate) fn bytes(n: u64) -> String {
+    let mib = n as f64 / (1024.0 * 1024.0);
+    if mib >= 1024.0 {
+        format!("{:.2} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0} MiB")
+    }
+}
+
+/// The value at quantile `q` of sorted values.
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// `p50 12 ms, p99 45 ms, max 120 ms`.
+pub(crate) fn spread(sorted: &[f64]) -> String {
+    if sorted.is_empty() {
+        return "no samples".to_string();
+    }
+    format!(
+        "p50 {}, p99 {}, max {}",
+        duration_ms(percentile(sorted, 0.5)),
+        duration_ms(percentile(sorted, 0.99)),
+        duration_ms(sorted.last().copied().unwrap_or(f64::NAN))
+    )
+}
+
+/// The measured interval, wall ns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Interval {
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+}
+
+impl Interval {
+    pub(crate) fn secs(&self) -> f64 {
+        (self.end - self.start) as f64 * 1e-9
+    }
+}
+
+/// Delivery figures of one mode over the measured interval.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    /// Results received within the interval.
+    pub(crate) updates: usize,
+    /// Staleness from the write's acknowledgement, ms, sorted.
+    pub(crate) from_ack_ms: Vec<f64>,
+    /// Staleness end to end (from the point's timestamp), ms, sorted.
+    pub(crate) end_to_end_ms: Vec<f64>,
+    /// Panels silent longer than `silence_bound_ms` at some point of the interval.
+    pub(crate) starved: usize,
+    /// The longest silence of any panel, ms.
+    pub(crate) longest_gap_ms: f64,
+}
+
+/// Computes delivery figures from every received result (of all panels).
+pub(crate) fn delivery(
+    received: &[Received],
+    panels: usize,
+    log: &WriteLog,
+    interval: Interval,
+    silence_bound_ms: f64,
+) -> Delivery {
+    let mut by_panel: Vec<Vec<i64>> = vec![Vec::new(); panels];
+    let mut from_ack_ms = Vec::new();
+    let mut end_to_end_ms = Vec::new();
+    let mut updates = 0;
+    for r in received {
+        if let Some(times) = by_panel.get_mut(r.panel as usize) {
+            times.push(r.at);
+        }
+        if r.at < interval.start || r.at > interval.end {
+            continue;
+        }
+        updates += 1;
+        let (newest, ack) = match r.newest {
+            Newest::Point(t) => (t, log.carrying(t).map(|e| e.ack_wall)),
+            Newest::ComputedAt(end) => match log.acked_by(end) {
+                Some(e) => (e.last_ts, Some(e.ack_wall)),
+                None => continue,
+            },
+            Newest::Unknown => continue,
+        };
+        end_to_end_ms.push((r.at - newest) as f64 * 1e-6);
+        // Not acknowledged yet when the result arrived: 0 from the acknowledgement.
+        let ack = ack.unwrap_or(r.at).min(r.at);
+        from_ack_ms.push((r.at - ack) as f64 * 1e-6);
+    }
+    let mut starved = 0;
+    let mut longest_gap = 0i64;
+    for times in &mut by_panel {
+        times.sort_unstable();
+        let before = times.partition_point(|&t| t < interval.start);
+        let mut previous = if before > 0 {
+            times[before - 1]
+        } else {
+            interval.start
+        };
+        let mut gap = 0i64;
+        for &t in times[before..].iter().take_while(|&&t| t <= interval.end) {
+            gap = gap.max(t - previous);
+            previous = t;
+        }
+        gap = gap.max(interval.end - previous);
+        longest_gap = longest_gap.max(gap);
+        if gap as f64 * 1e-6 > silence_bound_ms {
+            starved += 1;
+        }
+    }
+    from_ack_ms.sort_by(f64::total_cmp);
+    end_to_end_ms.sort_by(f64::total_cmp);
+    Delivery {
+        updates,
+        from_ack_ms,
+        end_to_end_ms,
+        starved,
+        longest_gap_ms: longest_gap as f64 * 1e-6,
+    }
+}
+
+/// Server (and load generator) CPU over an interval.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuUse {
+    /// Server CPU seconds, if the benchmark started the server.
+    pub(crate) server: Option<f64>,
+    /// The load generator's own CPU seconds.
+    pub(crate) loadgen: Option<f64>,
+    /// Wall seconds.
+    pub(crate) wall: f64,
+}
+
+impl CpuUse {
+    /// Server cores.
+    pub(crate) fn server_cores(&self) -> Option<f64> {
+        self.server.map(|s| s / self.wall.max(1e-9))
+    }
+}
+
+/// Write acknowledgement latency (send → acknowledgement) of the writes sent in `interval`.
+pub(crate) fn write_latency_ms(log: &WriteLog, interval: Interval) -> Vec<f64> {
+    let mut l: Vec<f64> = log
+        .entries
+        .iter()
+        .filter(|e| e.sent_wall >= interval.start && e.sent_wall <= interval.end)
+        .map(|e| (e.ack_wall - e.sent_wall) as f64 * 1e-6)
+        .collect();
+    l.sort_by(f64::total_cmp);
+    l
+}
+
+/// One mode's block of the report.
+pub(crate) struct ModeFigures<'a> {
+    pub(crate) delivery: &'a Delivery,
+    pub(crate) wanted_per_sec: f64,
+    pub(crate) interval: Interval,
+    pub(crate) cpu: CpuUse,
+    pub(crate) baseline_cores: Option<f64>,
+    pub(crate) panels: usize,
+    pub(crate) silence_bound_ms: f64,
+    pub(crate) parse_failures: u64,
+    pub(crate) errors: u64,
+    pub(crate) write_latency_ms: &'a [f64],
+}
+
+impl ModeFigures<'_> {
+    /// Net server CPU seconds per delivered result, if known.
+    pub(crate) fn net_cpu_per_update(&self) -> Option<f64> {
+        let (server, base) = (self.cpu.server?, self.baseline_cores?);
+        let net = server - base * self.cpu.wall;
+        Some(net / self.delivery.updates.max(1) as f64)
+    }
+
+    /// The lines of this block.
+    pub(crate) fn render(&self, out: &mut String, unit: &str, units: &str) {
+        let d = self.delivery;
+        let secs = self.interval.secs();
+        let rate = d.updates as f64 / secs.max(1e-9);
+        let _ = writeln!(
+            out,
+            "  {units:<14} {}/s over {:.0} s ({:.0} % of {}/s wanted)",
+            count(rate.round() as u64),
+            secs,
+            rate * 100.0 / self.wanted_per_sec.max(1e-9),
+            count(self.wanted_per_sec.round() as u64)
+        );
+        let _ = writeln!(out, "  staleness      from write ack: {}", spread(&d.from_ack_ms));
+        let _ = writeln!(out, "                 end to end:     {}", spread(&d.end_to_end_ms));
+        let _ = writeln!(
+            out,
+            "  starved panels {} of {} (silent > {} while their channel got data); longest silence {}",
+            count(d.starved as u64),
+            count(self.panels as u64),
+            duration_ms(self.silence_bound_ms),
+            duration_ms(d.longest_gap_ms)
+        );
+        let _ = writeln!(
+            out,
+            "  parse failures {} (every frame parsed with the upstream wire types); errors {}",
+            self.parse_failures, self.errors
+        );
+        let _ = writeln!(
+            out,
+            "  write ack      {} (the writes during this mode)",
+            spread(self.write_latency_ms)
+        );
+        match (self.cpu.server_cores(), self.baseline_cores) {
+            (Some(cores), Some(base)) => {
+                let per = self.net_cpu_per_update().unwrap_or(f64::NAN);
+                let _ = writeln!(
+                    out,
+                    "  server CPU     {cores:.2} cores = {:.2} cores net of the writes alone ({base:.2}); {} per {unit} net, {} gross",
+                    cores - base,
+                    duration_ms(per * 1e3),
+                    duration_ms(
+                        self.cpu.server.unwrap_or(f64::NAN) * 1e3 / d.updates.max(1) as f64
+                    )
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "  server CPU     n/a (external server)");
+            }
+        }
+        if let Some(own) = self.cpu.loadgen {
+            let _ = writeln!(
+                out,
+                "  load generator {:.2} cores (same machine)",
+                own / self.cpu.wall.max(1e-9)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard_wall::writes::WriteEntry;
+
+    #[test]
+    fn units_read_well() {
+        assert_eq!(count(10_000), "10,000");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(duration_ms(0.035), "35 µs");
+        assert_eq!(duration_ms(12.34), "12 ms");
+        assert_eq!(duration_ms(4200.0), "4.20 s");
+        assert_eq!(bytes(512 * 1024 * 1024), "512 MiB");
+    }
+
+    #[test]
+    fn staleness_is_measured_from_the_point_and_from_its_write_ack() {
+        let ms = 1_000_000;
+        let log = WriteLog {
+            entries: vec![
+                WriteEntry { last_ts: 100 * ms, sent_wall: 100 * ms, ack_wall: 110 * ms },
+                WriteEntry { last_ts: 200 * ms, sent_wall: 200 * ms, ack_wall: 250 * ms },
+            ],
+            failed: 0,
+            points: 0,
+        };
+        let received = [
+            // A point of the second write, 20 ms after its acknowledgement.
+            Received { panel: 0, at: 270 * ms, newest: Newest::Point(150 * ms) },
+            // Ranges computed at 240 ms: the newest acknowledged write then is the first.
+            Received { panel: 1, at: 260 * ms, newest: Newest::ComputedAt(240 * ms) },
+        ];
+        let interval = Interval { start: 0, end: 1000 * ms };
+        let d = delivery(&received, 2, &log, interval, 300.0);
+        assert_eq!(d.updates, 2);
+        assert_eq!(d.end_to_end_ms, vec![120.0, 160.0]);
+        assert_eq!(d.from_ack_ms, vec![20.0, 150.0]);
+        // Panel 0 silent from 270 ms to the end (730 ms), panel 1 from 260 ms (740 ms).
+        assert_eq!(d.starved, 2);
+        assert_eq!(d.longest_gap_ms, 740.0);
+    }
+}
