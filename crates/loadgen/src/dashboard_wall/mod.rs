@@ -110,8 +110,8 @@ impl Wall {
 
     /// Updates a streamed panel can get per second: one per `minDelay`, at most one per write.
     fn stream_wanted_per_sec(&self) -> f64 {
-        let per_panel = (1000.0 / self.min_delay_ms.max(1) as f64)
-            .min(self.args.writes_per_sec.max(1) as f64);
+        let per_panel =
+            (1000.0 / self.min_delay_ms.max(1) as f64).min(self.args.writes_per_sec.max(1) as f64);
         per_panel * self.subscriptions as f64
     }
 
@@ -121,7 +121,11 @@ impl Wall {
 }
 
 fn cpu_now(server: &Server) -> (Option<f64>, Option<f64>, Instant) {
-    (server.cpu_seconds(), machine::own_cpu_seconds(), Instant::now())
+    (
+        server.cpu_seconds(),
+        machine::own_cpu_seconds(),
+        Instant::now(),
+    )
 }
 
 fn cpu_since(server: &Server, before: (Option<f64>, Option<f64>, Instant)) -> CpuUse {
@@ -162,7 +166,7 @@ pub(crate) async fn run(
     let a = &wall.args;
     let mut out = String::new();
     let header = format!(
-        "dashboard wall: {} panels over {} connections, {} channels × {} Hz ({} writes/s), window {} s, minDelay {}, {} computations, mode {:?}; {} cores, load average {}",
+        "dashboard wall: {} panels over {} connections, {} channels × {} Hz ({} writes/s), window {} s, minDelay {}, {} computations, mode {}; {} cores, load average {}",
         count(subscriptions as u64),
         count(a.connections as u64),
         count(channels as u64),
@@ -171,7 +175,11 @@ pub(crate) async fn run(
         a.window_secs,
         duration_ms(min_delay_ms as f64),
         if a.distinct { "distinct" } else { "shared" },
-        a.mode,
+        match a.mode {
+            WallMode::Stream => "stream",
+            WallMode::Poll => "poll",
+            WallMode::Both => "both",
+        },
         machine::cores(),
         load()
     );
@@ -185,7 +193,11 @@ pub(crate) async fn run(
     let mut writer = writes::prefill(server, channels, a.rate_hz, prefill_secs, &log).await;
     // Whatever came due while the history was written, so live writes start on time.
     writer
-        .write_until(wall_nanos(), (prefill_secs as i64 + 60) * a.rate_hz as i64, &log)
+        .write_until(
+            wall_nanos(),
+            (prefill_secs as i64 + 60) * a.rate_hz as i64,
+            &log,
+        )
         .await;
     let (prefilled, failed) = log.lock().map(|l| (l.points, l.failed)).unwrap_or((0, 0));
     anyhow::ensure!(
@@ -328,10 +340,12 @@ async fn stream_phase(
     let deadline = Instant::now() + Duration::from_secs(a.create_timeout_secs);
     let mut last_print = Instant::now();
     loop {
-        let answered = progress.created.load(Ordering::Relaxed) + progress.refused.load(Ordering::Relaxed);
+        let answered =
+            progress.created.load(Ordering::Relaxed) + progress.refused.load(Ordering::Relaxed);
         let fulls = progress.first_full.load(Ordering::Relaxed);
         let created = progress.created.load(Ordering::Relaxed);
-        if (answered >= wall.subscriptions as u64 && fulls >= created) || Instant::now() > deadline {
+        if (answered >= wall.subscriptions as u64 && fulls >= created) || Instant::now() > deadline
+        {
             break;
         }
         if tasks.iter().all(|t| t.is_finished()) {
@@ -352,7 +366,8 @@ async fn stream_phase(
     let refused = progress.refused.load(Ordering::Relaxed);
     let fulls = progress.first_full.load(Ordering::Relaxed);
     let create_ms = (progress.last_created_at.load(Ordering::Relaxed) - created_from) as f64 * 1e-6;
-    let full_ms = (progress.last_first_full_at.load(Ordering::Relaxed) - created_from) as f64 * 1e-6;
+    let full_ms =
+        (progress.last_first_full_at.load(Ordering::Relaxed) - created_from) as f64 * 1e-6;
 
     let start = wall_nanos();
     let before = cpu_now(server);
@@ -375,9 +390,17 @@ async fn stream_phase(
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
     let (delivery, latency) = {
-        let log = log.lock().map_err(|_| anyhow::anyhow!("write log poisoned"))?;
+        let log = log
+            .lock()
+            .map_err(|_| anyhow::anyhow!("write log poisoned"))?;
         (
-            report::delivery(&received, wall.subscriptions, &log, interval, wall.silence_bound_ms()),
+            report::delivery(
+                &received,
+                wall.subscriptions,
+                &log,
+                interval,
+                wall.silence_bound_ms(),
+            ),
             report::write_latency_ms(&log, interval),
         )
     };
@@ -475,7 +498,13 @@ async fn poll_phase(
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
     let (delivery, latency) = match log.lock() {
         Ok(log) => (
-            report::delivery(&received, wall.subscriptions, &log, interval, wall.silence_bound_ms()),
+            report::delivery(
+                &received,
+                wall.subscriptions,
+                &log,
+                interval,
+                wall.silence_bound_ms(),
+            ),
             report::write_latency_ms(&log, interval),
         ),
         Err(_) => return ("poll: write log poisoned\n".to_string(), None),

@@ -29,7 +29,10 @@ pub(crate) struct Received {
 }
 
 fn ts(t: &sightline_wire::api::Timestamp) -> i64 {
-    t.seconds.0.saturating_mul(1_000_000_000).saturating_add(t.nanos.0)
+    t.seconds
+        .0
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.nanos.0)
 }
 
 fn newest_numeric(plot: &NumericPlot) -> Option<i64> {
@@ -59,7 +62,9 @@ fn later(a: Newest, b: Newest) -> Newest {
 pub(crate) fn newest_full(result: &ComputeNodeResponse, computed_at: Option<i64>) -> Newest {
     let ranges = || computed_at.map_or(Newest::Unknown, Newest::ComputedAt);
     match result {
-        ComputeNodeResponse::Numeric(plot) => newest_numeric(plot).map_or(Newest::Unknown, Newest::Point),
+        ComputeNodeResponse::Numeric(plot) => {
+            newest_numeric(plot).map_or(Newest::Unknown, Newest::Point)
+        }
         ComputeNodeResponse::BucketedNumeric(plot) => {
             newest_bucketed(plot).map_or(Newest::Unknown, Newest::Point)
         }

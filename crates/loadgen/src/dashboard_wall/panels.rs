@@ -174,6 +174,10 @@ mod tests {
             .iter()
             .map(|p| p.node.to_string())
             .collect();
-        assert!(shared.len() <= 20, "4 kinds × 5 channels, got {}", shared.len());
+        assert!(
+            shared.len() <= 20,
+            "4 kinds × 5 channels, got {}",
+            shared.len()
+        );
     }
 }

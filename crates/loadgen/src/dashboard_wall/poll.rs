@@ -73,7 +73,9 @@ pub(crate) async fn run_poller(
                 Ok(b) => b,
                 Err(e) => {
                     report.errors += 1;
-                    report.first_error.get_or_insert_with(|| format!("compute: {e}"));
+                    report
+                        .first_error
+                        .get_or_insert_with(|| format!("compute: {e}"));
                     continue;
                 }
             };

@@ -231,8 +231,16 @@ impl ModeFigures<'_> {
             rate * 100.0 / self.wanted_per_sec.max(1e-9),
             count(self.wanted_per_sec.round() as u64)
         );
-        let _ = writeln!(out, "  staleness      from write ack: {}", spread(&d.from_ack_ms));
-        let _ = writeln!(out, "                 end to end:     {}", spread(&d.end_to_end_ms));
+        let _ = writeln!(
+            out,
+            "  staleness      from write ack: {}",
+            spread(&d.from_ack_ms)
+        );
+        let _ = writeln!(
+            out,
+            "                 end to end:     {}",
+            spread(&d.end_to_end_ms)
+        );
         let _ = writeln!(
             out,
             "  starved panels {} of {} (silent > {} while their channel got data); longest silence {}",
@@ -299,19 +307,38 @@ mod tests {
         let ms = 1_000_000;
         let log = WriteLog {
             entries: vec![
-                WriteEntry { last_ts: 100 * ms, sent_wall: 100 * ms, ack_wall: 110 * ms },
-                WriteEntry { last_ts: 200 * ms, sent_wall: 200 * ms, ack_wall: 250 * ms },
+                WriteEntry {
+                    last_ts: 100 * ms,
+                    sent_wall: 100 * ms,
+                    ack_wall: 110 * ms,
+                },
+                WriteEntry {
+                    last_ts: 200 * ms,
+                    sent_wall: 200 * ms,
+                    ack_wall: 250 * ms,
+                },
             ],
             failed: 0,
             points: 0,
         };
         let received = [
             // A point of the second write, 20 ms after its acknowledgement.
-            Received { panel: 0, at: 270 * ms, newest: Newest::Point(150 * ms) },
+            Received {
+                panel: 0,
+                at: 270 * ms,
+                newest: Newest::Point(150 * ms),
+            },
             // Ranges computed at 240 ms: the newest acknowledged write then is the first.
-            Received { panel: 1, at: 260 * ms, newest: Newest::ComputedAt(240 * ms) },
+            Received {
+                panel: 1,
+                at: 260 * ms,
+                newest: Newest::ComputedAt(240 * ms),
+            },
         ];
-        let interval = Interval { start: 0, end: 1000 * ms };
+        let interval = Interval {
+            start: 0,
+            end: 1000 * ms,
+        };
         let d = delivery(&received, 2, &log, interval, 300.0);
         assert_eq!(d.updates, 2);
         assert_eq!(d.end_to_end_ms, vec![120.0, 160.0]);

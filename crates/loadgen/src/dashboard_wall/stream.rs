@@ -86,10 +86,8 @@ pub(crate) async fn run_connection(
         min_delay_ms,
         subs_per_message,
     } = options;
-    let ids: HashMap<uuid::Uuid, u32> = indices
-        .iter()
-        .map(|&i| (uuid::Uuid::new_v4(), i))
-        .collect();
+    let ids: HashMap<uuid::Uuid, u32> =
+        indices.iter().map(|&i| (uuid::Uuid::new_v4(), i)).collect();
     let mut seen_full: HashMap<uuid::Uuid, bool> = HashMap::with_capacity(ids.len());
     let entries: Vec<(&uuid::Uuid, &u32)> = ids.iter().collect();
     for chunk in entries.chunks(subs_per_message.max(1)) {
@@ -169,7 +167,10 @@ pub(crate) async fn run_connection(
                 };
                 let newest = match &update.update {
                     SubscriptionUpdate::Full(full) => {
-                        if !seen_full.insert(update.subscription_id, true).unwrap_or(false) {
+                        if !seen_full
+                            .insert(update.subscription_id, true)
+                            .unwrap_or(false)
+                        {
                             progress.first_full.fetch_add(1, Ordering::Relaxed);
                             progress.last_first_full_at.fetch_max(at, Ordering::Relaxed);
                         }
@@ -185,7 +186,9 @@ pub(crate) async fn run_connection(
                     SubscriptionUpdate::Append(append) => {
                         if matches!(
                             append.result,
-                            sightline_wire::persistent_compute::ComputeNodeAppendResponse::Unknown(_)
+                            sightline_wire::persistent_compute::ComputeNodeAppendResponse::Unknown(
+                                _
+                            )
                         ) {
                             report.parse_failures += 1;
                             continue;
@@ -198,7 +201,7 @@ pub(crate) async fn run_connection(
                             format!(
                                 "update error: {} {}",
                                 e.serializable_error.name,
-                            e.serializable_error.message.clone().unwrap_or_default()
+                                e.serializable_error.message.clone().unwrap_or_default()
                             )
                         });
                         continue;
@@ -224,9 +227,9 @@ pub(crate) async fn run_connection(
                 }
             }
             ServerMessage::Health(HealthMessage::ClientMessageError(e)) => {
-                report.first_error.get_or_insert_with(|| {
-                    format!("client message error: {}", e.error.name)
-                });
+                report
+                    .first_error
+                    .get_or_insert_with(|| format!("client message error: {}", e.error.name));
             }
             ServerMessage::Health(HealthMessage::Unknown(_)) | ServerMessage::Unknown(_) => {
                 report.parse_failures += 1;
@@ -239,5 +242,8 @@ pub(crate) async fn run_connection(
 }
 
 fn nanos(t: &sightline_wire::api::Timestamp) -> i64 {
-    t.seconds.0.saturating_mul(1_000_000_000).saturating_add(t.nanos.0)
+    t.seconds
+        .0
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.nanos.0)
 }

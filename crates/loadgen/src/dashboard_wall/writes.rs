@@ -92,7 +92,9 @@ impl GridWriter {
         max_points_per_channel: i64,
         log: &Mutex<WriteLog>,
     ) -> i64 {
-        let last = until.div_euclid(self.step).min(self.next + max_points_per_channel - 1);
+        let last = until
+            .div_euclid(self.step)
+            .min(self.next + max_points_per_channel - 1);
         if last < self.next {
             return 0;
         }
@@ -173,12 +175,7 @@ pub(crate) async fn prefill(
     log: &Mutex<WriteLog>,
 ) -> GridWriter {
     let now = wall_nanos();
-    let mut writer = GridWriter::new(
-        server,
-        channels,
-        rate_hz,
-        now - secs as i64 * 1_000_000_000,
-    );
+    let mut writer = GridWriter::new(server, channels, rate_hz, now - secs as i64 * 1_000_000_000);
     let per_request = rate_hz.max(1) as i64;
     let started = std::time::Instant::now();
     let mut last_print = started;
