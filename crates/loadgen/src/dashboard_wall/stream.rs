@@ -126,9 +126,31 @@ pub(crate) async fn run_connection(
         };
         let text = match frame {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+            Some(Ok(Message::Close(close))) => {
                 if !stop.load(Ordering::Relaxed) {
                     report.dropped = true;
+                    report.first_error.get_or_insert_with(|| match close {
+                        Some(c) => format!("closed by the server: {} {}", c.code, c.reason),
+                        None => "closed by the server".to_string(),
+                    });
+                }
+                break;
+            }
+            None => {
+                if !stop.load(Ordering::Relaxed) {
+                    report.dropped = true;
+                    report
+                        .first_error
+                        .get_or_insert_with(|| "socket ended without a close frame".to_string());
+                }
+                break;
+            }
+            Some(Err(e)) => {
+                if !stop.load(Ordering::Relaxed) {
+                    report.dropped = true;
+                    report
+                        .first_error
+                        .get_or_insert_with(|| format!("socket failed: {e}"));
                 }
                 break;
             }
