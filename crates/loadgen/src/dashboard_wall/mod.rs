@@ -191,14 +191,13 @@ pub(crate) async fn run(
     let prefill_secs = a.prefill_secs.unwrap_or(a.window_secs);
     let started = Instant::now();
     let mut writer = writes::prefill(server, channels, a.rate_hz, prefill_secs, &log).await;
-    // Whatever came due while the history was written, so live writes start on time.
-    writer
-        .write_until(
-            wall_nanos(),
-            (prefill_secs as i64 + 60) * a.rate_hz as i64,
-            &log,
-        )
-        .await;
+    // Whatever came due while the history was written, 1 s per request (a request stays
+    // far below the body limit), so live writes start on time.
+    while writer
+        .write_until(wall_nanos(), a.rate_hz as i64, &log)
+        .await
+        >= a.rate_hz as i64
+    {}
     let (prefilled, failed) = log.lock().map(|l| (l.points, l.failed)).unwrap_or((0, 0));
     anyhow::ensure!(
         failed == 0,
