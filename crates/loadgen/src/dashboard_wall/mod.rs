@@ -288,7 +288,9 @@ pub(crate) async fn run(
         tail,
         "server peak RSS {}; writes refused or failed {writes_failed}; load average {load_before} before, {} after",
         server
-            .pid
+            .pids
+            .first()
+            .copied()
             .and_then(machine::peak_rss_bytes)
             .map_or("n/a".to_string(), report::bytes),
         load()
