@@ -8,11 +8,14 @@
 //! cargo run -p sightline-client --example live -- 'derivative(chamber.pressure{stand=B})'
 //! cargo run -p sightline-client --example live -- 'chamber.pressure{stand=A}' \
 //!     ws://host-a:8080/persistent-compute/ws ws://host-b:8080/persistent-compute/ws
+//! SIGHTLINE_CA_CERT=cert.pem cargo run -p sightline-client --example live -- \
+//!     'chamber.pressure{stand=A}' wss://localhost:8443/persistent-compute/ws
 //! ```
 //!
-//! Set `SIGHTLINE_TOKEN` when the server requires tokens. Ctrl-C stops it.
+//! Set `SIGHTLINE_TOKEN` when the server requires tokens, and `SIGHTLINE_CA_CERT` to a PEM
+//! file to trust a `wss://` server's self-signed certificate. Ctrl-C stops it.
 
-use sightline_client::{Event, Plot, Request};
+use sightline_client::{Event, Options, Plot, Request};
 use std::time::Duration;
 
 const DEMO: &str = "ri.sightline.demo.dataset.test-stand";
@@ -27,13 +30,14 @@ async fn main() -> anyhow::Result<()> {
     if urls.is_empty() {
         urls.push("ws://127.0.0.1:8080/persistent-compute/ws".to_string());
     }
-    let token = std::env::var("SIGHTLINE_TOKEN").ok();
+    let mut options = Options::new(urls, std::env::var("SIGHTLINE_TOKEN").ok());
+    options.ca_cert = std::env::var_os("SIGHTLINE_CA_CERT").map(Into::into);
 
     // The expression language compiles to the upstream graph JSON; `@file.json` graphs
     // work too (see `sightline watch`).
     let compiled = sightline_expr::compile(&expression, Some(DEMO), &sightline_expr::NoCatalog)
         .map_err(|e| anyhow::anyhow!("{e}\n{}", e.caret(&expression)))?;
-    let session = sightline_client::connect(urls, token).await?;
+    let session = sightline_client::connect_with(options).await?;
     let request =
         Request::new(compiled.node, Duration::from_secs(10)).min_delay(Duration::from_millis(250));
     let mut sub = session.subscribe(request)?;

@@ -8,17 +8,36 @@ pub enum ClientError {
     /// No server URL was given.
     #[error("no server URL given")]
     NoUrls,
-    /// A URL is not a `ws://` URL.
-    #[error("`{url}` is not a WebSocket URL (ws://host:port/persistent-compute/ws)")]
+    /// A URL is not a `ws://` or `wss://` URL.
+    #[error(
+        "`{url}` is not a WebSocket URL (ws://host:port/persistent-compute/ws, or wss:// for TLS)"
+    )]
     BadUrl {
         /// The URL as given.
         url: String,
     },
-    /// A `wss://` URL: this client speaks plain `ws://` only.
-    #[error("`{url}` needs TLS, which this client does not speak yet; connect with ws:// (e.g. through a TLS-terminating proxy on the same host)")]
-    TlsUnsupported {
-        /// The URL as given.
+    /// The extra CA certificate file cannot be used.
+    #[error("cannot use the CA certificate file {}: {reason}", .path.display())]
+    BadCaCert {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS configuration could not be made.
+    #[error("cannot set up TLS: {reason}")]
+    Tls {
+        /// Why.
+        reason: String,
+    },
+    /// A `wss://` server's certificate is not trusted by the platform's roots or the extra
+    /// CA certificate.
+    #[error("the server's certificate is not trusted ({reason}) at {url}; pass --ca-cert FILE (Options::ca_cert) with the CA certificate that signed it, e.g. the server's own --tls-cert file when it is self-signed")]
+    UntrustedCertificate {
+        /// The URL whose certificate was refused.
         url: String,
+        /// rustls's reason, e.g. `UnknownIssuer` or `NotValidForName`.
+        reason: String,
     },
     /// The token cannot be sent as an HTTP header.
     #[error("the token contains characters an HTTP header cannot carry")]

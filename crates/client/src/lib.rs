@@ -22,17 +22,18 @@
 //! A runnable example is `examples/live.rs`; behaviour and guarantees are described in
 //! `docs/client.md`.
 //!
-//! Must not know: the server, the store or evaluation. Depends on `wire` only (plus tokio
-//! and a WebSocket client).
+//! Must not know: the server, the store or evaluation. Depends on `wire` only (plus tokio,
+//! a WebSocket client and rustls).
 //!
 //! Modules, imported one way: [`merge`] (pure) ← `subscription` ← `session`, with
-//! `request` and `error` as leaves.
+//! `request`, `error` and `tls` (trust for `wss://`) as leaves.
 
 mod error;
 pub mod merge;
 mod request;
 mod session;
 mod subscription;
+mod tls;
 
 pub use error::ClientError;
 pub use merge::{MergeError, Plot, WindowState};
@@ -49,7 +50,8 @@ pub struct Session {
     commands: mpsc::UnboundedSender<session::Command>,
 }
 
-/// Connects to the first server of `urls` that answers (`ws://host:port/persistent-compute/ws`),
+/// Connects to the first server of `urls` that answers (`ws://host:port/persistent-compute/ws`,
+/// or `wss://` trusting the platform's roots; see [`Options::ca_cert`] for more),
 /// sending `token` as `Authorization: Bearer`. Later failures reconnect in the background.
 pub async fn connect<I, S>(urls: I, token: Option<String>) -> Result<Session, ClientError>
 where

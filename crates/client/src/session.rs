@@ -20,6 +20,8 @@ use sightline_wire::persistent_compute::{
 };
 use sightline_wire::scout_compute::{ComputeUnitResult, UnitResult};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -27,7 +29,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -39,10 +41,14 @@ const QUEUE: usize = 256;
 /// How the session connects and keeps its connection.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Server URLs (`ws://host:port/persistent-compute/ws`), tried in order on failure.
+    /// Server URLs (`ws://host:port/persistent-compute/ws`, or `wss://` for a server with
+    /// TLS), tried in order on failure.
     pub urls: Vec<String>,
     /// Sent as `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// A PEM file of CA certificates to trust for `wss://` besides the platform's roots,
+    /// e.g. the certificate of a self-signed test-stand server.
+    pub ca_cert: Option<PathBuf>,
     /// A ping is sent after this long without sending; the connection counts as dead after
     /// three periods without hearing from the server.
     pub keepalive: Duration,
@@ -56,11 +62,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults for `urls` and `token`: 15 s keep-alive, 100 ms – 5 s backoff.
+    /// Defaults for `urls` and `token`: the platform's roots only, 15 s keep-alive,
+    /// 100 ms – 5 s backoff.
     pub fn new(urls: Vec<String>, token: Option<String>) -> Self {
         Options {
             urls,
             token,
+            ca_cert: None,
             keepalive: Duration::from_secs(15),
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
@@ -137,71 +145,130 @@ impl Conn {
     }
 }
 
-/// Opens one socket to `url` with the bearer token.
-async fn open(url: &str, index: usize, token: Option<&str>) -> Result<Conn, String> {
-    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
-    if let Some(token) = token {
-        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
-        request.headers_mut().insert("authorization", value);
-    }
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(r) => format!("HTTP {}", r.status()),
-            other => other.to_string(),
-        })?;
-    let now = Instant::now();
-    Ok(Conn {
-        socket,
-        url: url.to_string(),
-        index,
-        last_heard: now,
-        last_sent: now,
-    })
+/// Why no socket could be opened.
+struct Failure {
+    url: String,
+    reason: String,
+    /// The certificate problem when the server's certificate was refused.
+    untrusted: Option<String>,
 }
 
-/// One round over the URLs, starting at `first`; the last error if none answers.
-async fn open_any(urls: &[String], first: usize, token: Option<&str>) -> Result<Conn, String> {
-    let mut last = String::from("no URLs");
-    for k in 0..urls.len() {
-        let index = (first + k) % urls.len();
-        match open(&urls[index], index, token).await {
-            Ok(conn) => return Ok(conn),
-            Err(e) => {
-                tracing::debug!(url = %urls[index], error = %e, "connect failed");
-                last = format!("{}: {e}", urls[index]);
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.url, self.reason)
+    }
+}
+
+/// Everything needed to open a socket to one of the servers; cheap to clone.
+#[derive(Clone)]
+struct Dialer {
+    urls: Vec<String>,
+    token: Option<String>,
+    /// Set when any URL is `wss://`.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Dialer {
+    /// Opens one socket to `urls[index]` with the bearer token.
+    async fn open(&self, index: usize) -> Result<Conn, Failure> {
+        let url = &self.urls[index];
+        let fail = |reason: String, untrusted: Option<String>| Failure {
+            url: url.clone(),
+            reason,
+            untrusted,
+        };
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| fail(e.to_string(), None))?;
+        if let Some(token) = &self.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|e| fail(e.to_string(), None))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let connector = self.tls.clone().map(Connector::Rustls);
+        let (socket, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+                .await
+                .map_err(|e| match e {
+                    tokio_tungstenite::tungstenite::Error::Http(r) => {
+                        fail(format!("HTTP {}", r.status()), None)
+                    }
+                    other => fail(other.to_string(), crate::tls::untrusted(&other)),
+                })?;
+        let now = Instant::now();
+        Ok(Conn {
+            socket,
+            url: url.clone(),
+            index,
+            last_heard: now,
+            last_sent: now,
+        })
+    }
+
+    /// One round over the URLs, starting at `first`; the last failure if none answers.
+    async fn open_any(&self, first: usize) -> Result<Conn, Failure> {
+        let mut last = Failure {
+            url: String::new(),
+            reason: "no URLs".into(),
+            untrusted: None,
+        };
+        for k in 0..self.urls.len() {
+            let index = (first + k) % self.urls.len();
+            match self.open(index).await {
+                Ok(conn) => return Ok(conn),
+                Err(e) => {
+                    tracing::debug!(url = %e.url, error = %e.reason, "connect failed");
+                    last = e;
+                }
             }
         }
+        Err(last)
     }
-    Err(last)
 }
 
-/// Validates the options and makes the first connection, so a wrong URL or token fails
-/// here rather than in a silent retry loop.
+/// Validates the options and makes the first connection, so a wrong URL, token or
+/// certificate fails here rather than in a silent retry loop.
 pub(crate) async fn start(options: Options) -> Result<mpsc::UnboundedSender<Command>, ClientError> {
     if options.urls.is_empty() {
         return Err(ClientError::NoUrls);
     }
     for url in &options.urls {
-        if url.starts_with("wss://") {
-            return Err(ClientError::TlsUnsupported { url: url.clone() });
-        }
-        if !url.starts_with("ws://") {
+        if !url.starts_with("ws://") && !url.starts_with("wss://") {
             return Err(ClientError::BadUrl { url: url.clone() });
         }
     }
     if let Some(token) = &options.token {
         HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ClientError::BadToken)?;
     }
-    let conn = open_any(&options.urls, 0, options.token.as_deref())
+    // The platform's roots are only read when a server needs them.
+    let tls = if options.urls.iter().any(|u| u.starts_with("wss://")) {
+        Some(crate::tls::config(options.ca_cert.as_deref())?)
+    } else {
+        None
+    };
+    let dialer = Dialer {
+        urls: options.urls.clone(),
+        token: options.token.clone(),
+        tls,
+    };
+    let conn = dialer
+        .open_any(0)
         .await
-        .map_err(|last| ClientError::Unreachable {
-            urls: options.urls.clone(),
-            last,
+        .map_err(|last| match last.untrusted {
+            Some(reason) => ClientError::UntrustedCertificate {
+                url: last.url,
+                reason,
+            },
+            None => ClientError::Unreachable {
+                urls: options.urls.clone(),
+                last: last.to_string(),
+            },
         })?;
     let (commands, rx) = mpsc::unbounded_channel();
     let task = Task {
         options,
+        dialer,
         commands: rx,
         subs: HashMap::new(),
     };
@@ -211,6 +278,7 @@ pub(crate) async fn start(options: Options) -> Result<mpsc::UnboundedSender<Comm
 
 struct Task {
     options: Options,
+    dialer: Dialer,
     commands: mpsc::UnboundedReceiver<Command>,
     subs: HashMap<Uuid, Sub>,
 }
@@ -273,7 +341,7 @@ impl Task {
     async fn reconnect(&mut self, first: usize) -> Option<Conn> {
         let mut delay = self.options.backoff_min;
         loop {
-            match open_any(&self.options.urls, first, self.options.token.as_deref()).await {
+            match self.dialer.open_any(first).await {
                 Ok(conn) => return Some(conn),
                 Err(e) => tracing::debug!(error = %e, ?delay, "no server answered; retrying"),
             }
@@ -463,10 +531,10 @@ impl Task {
 
     fn start_handover(&self, first: usize) -> oneshot::Receiver<Result<Conn, String>> {
         let (tx, rx) = oneshot::channel();
-        let urls = self.options.urls.clone();
-        let token = self.options.token.clone();
+        let dialer = self.dialer.clone();
         tokio::spawn(async move {
-            let _ = tx.send(open_any(&urls, first % urls.len().max(1), token.as_deref()).await);
+            let first = first % dialer.urls.len().max(1);
+            let _ = tx.send(dialer.open_any(first).await.map_err(|e| e.to_string()));
         });
         rx
     }

@@ -43,6 +43,10 @@ pub(crate) struct WatchArgs {
     /// Bearer token, when the server requires one; defaults to `$SIGHTLINE_TOKEN`.
     #[arg(long)]
     token: Option<String>,
+    /// A PEM file of CA certificates to trust for `https://`/`wss://` besides the
+    /// platform's roots, e.g. the `--tls-cert` file of a server with a self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<std::path::PathBuf>,
     /// Print each merged window state as one JSON line instead of drawing.
     #[arg(long)]
     json: bool,
@@ -60,7 +64,9 @@ fn endpoints(url: &str) -> anyhow::Result<(String, String)> {
     let (ws, http) = match scheme {
         "http" | "ws" => ("ws", "http"),
         "https" | "wss" => ("wss", "https"),
-        other => anyhow::bail!("`{other}://` is not supported; use http:// or ws://"),
+        other => anyhow::bail!(
+            "`{other}://` is not supported; use http:// or ws:// (https:// or wss:// for TLS)"
+        ),
     };
     let host = rest.split('/').next().unwrap_or(rest);
     Ok((
@@ -90,9 +96,19 @@ pub(crate) async fn run(mut args: WatchArgs) -> anyhow::Result<()> {
     )
     .await?;
 
-    let session = sightline_client::connect_with(Options::new(ws, args.token.clone()))
-        .await
-        .context("connecting to the server (is `sightline serve` running?)")?;
+    let mut options = Options::new(ws, args.token.clone());
+    options.ca_cert = args.ca_cert.clone();
+    let session = match sightline_client::connect_with(options).await {
+        Ok(session) => session,
+        // Already says what to do; "is the server running?" would mislead.
+        Err(e @ (ClientError::UntrustedCertificate { .. } | ClientError::BadCaCert { .. })) => {
+            return Err(e.into())
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context("connecting to the server (is `sightline serve` running?)"))
+        }
+    };
     let request = Request::new(source.node, args.window).min_delay(args.min_delay);
     let mut sub = session.subscribe(request)?;
 

@@ -1,6 +1,7 @@
 //! `sightline watch` as a user runs it, against a real `sightline serve`: `--json` prints
 //! merged window states of numeric, enum and ranges expressions and of a graph JSON file,
-//! merges live appends, and a bad expression fails with a caret under the column.
+//! merges live appends, a bad expression fails with a caret under the column, and it works
+//! over `wss://` with `--ca-cert` (and says to pass it when the certificate is not trusted).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -187,4 +188,54 @@ fn a_graph_json_file_is_watched_as_is() {
     let lines = json_lines(&watch(&server.url, &[&arg, "--json", "--updates", "1"]));
     assert_eq!(lines[0]["kind"], "numeric");
     assert_eq!(lines[0]["count"], 4);
+}
+
+#[test]
+fn json_over_wss_with_a_ca_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = common::start(
+        &dir.path().join("data"),
+        &["--demo", "--tls-cert", cert, "--tls-key", key],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+
+    // The demo's stand A pressure, once a full result holds points.
+    let watch = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args([
+                "watch",
+                "chamber.pressure{stand=A}",
+                "--json",
+                "--updates",
+                "3",
+            ])
+            .args(["--url", &server.url, "--min-delay", "50ms"])
+            .args(extra)
+            .output()
+            .expect("run sightline watch")
+    };
+    let lines = json_lines(&watch(&["--ca-cert", cert]));
+    let last = lines.last().expect("a state line");
+    assert_eq!(last["kind"], "numeric");
+    assert!(
+        !last["points"].as_array().unwrap().is_empty(),
+        "the demo's points arrive over wss: {last}"
+    );
+
+    // Without the CA, a clear error that says what to do; no hang.
+    let out = watch(&[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not trusted") && stderr.contains("--ca-cert"),
+        "{stderr}"
+    );
 }
