@@ -2,9 +2,12 @@
 //! URLs, reconnect after a restart, the shutdown handover, and unsubscribe on drop.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use anyhow::{bail, Context as _, Result};
+use common::{until, values, WAIT};
 use serde_json::json;
-use sightline_client::{ConnectionEvent, Event, Options, Plot, Request, Subscription};
+use sightline_client::{ConnectionEvent, Event, Options, Plot, Request};
 use sightline_server::auth::{AuthMode, Grants, RidPattern, TokenFile};
 use sightline_server::{App, ServerConfig, SystemClock};
 use sightline_store::MemoryStore;
@@ -16,7 +19,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const DATASET: &str = "ri.sightline.test.dataset.client";
-const WAIT: Duration = Duration::from_secs(20);
 
 struct Server {
     addr: SocketAddr,
@@ -162,39 +164,7 @@ impl Relay {
 }
 
 fn request() -> Request {
-    let node = sightline_expr::compile("x", Some(DATASET), &sightline_expr::NoCatalog)
-        .unwrap()
-        .node;
-    Request::new(node, Duration::from_secs(60)).min_delay(Duration::from_millis(20))
-}
-
-fn values(sub: &Subscription) -> Vec<f64> {
-    match sub.state().map(|s| &s.plot) {
-        Some(Plot::Numeric(points)) => points.iter().map(|(_, v)| *v).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Reads events until `done` holds for one; returns every event seen.
-async fn until(
-    sub: &mut Subscription,
-    mut done: impl FnMut(&Event, &Subscription) -> bool,
-) -> Result<Vec<Event>> {
-    let mut seen = Vec::new();
-    tokio::time::timeout(WAIT, async {
-        while let Some(event) = sub.next().await {
-            let event = event?;
-            let stop = done(&event, sub);
-            seen.push(event);
-            if stop {
-                return Ok(());
-            }
-        }
-        bail!("the session ended")
-    })
-    .await
-    .with_context(|| format!("timed out; saw {seen:?}"))??;
-    Ok(seen)
+    common::request(DATASET)
 }
 
 fn fast(urls: Vec<String>) -> Options {

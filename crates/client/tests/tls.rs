@@ -3,9 +3,12 @@
 //! certificate or an unusable CA file fails at once with an error that says what to do.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use anyhow::{bail, Context as _, Result};
+use common::{until, values, WAIT};
 use serde_json::json;
-use sightline_client::{ClientError, Event, Options, Plot, Request, Subscription};
+use sightline_client::{ClientError, Event, Options, Request};
 use sightline_server::{tls, App, ServerConfig, SystemClock};
 use sightline_store::MemoryStore;
 use std::net::SocketAddr;
@@ -18,7 +21,6 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 const DATASET: &str = "ri.sightline.test.dataset.client-tls";
-const WAIT: Duration = Duration::from_secs(20);
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, written to a PEM file.
 struct Pki {
@@ -132,39 +134,7 @@ impl TlsServer {
 }
 
 fn request() -> Request {
-    let node = sightline_expr::compile("x", Some(DATASET), &sightline_expr::NoCatalog)
-        .unwrap()
-        .node;
-    Request::new(node, Duration::from_secs(60)).min_delay(Duration::from_millis(20))
-}
-
-fn values(sub: &Subscription) -> Vec<f64> {
-    match sub.state().map(|s| &s.plot) {
-        Some(Plot::Numeric(points)) => points.iter().map(|(_, v)| *v).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Reads events until `done` holds for one; returns every event seen.
-async fn until(
-    sub: &mut Subscription,
-    mut done: impl FnMut(&Event, &Subscription) -> bool,
-) -> Result<Vec<Event>> {
-    let mut seen = Vec::new();
-    tokio::time::timeout(WAIT, async {
-        while let Some(event) = sub.next().await {
-            let event = event?;
-            let stop = done(&event, sub);
-            seen.push(event);
-            if stop {
-                return Ok(());
-            }
-        }
-        bail!("the session ended")
-    })
-    .await
-    .with_context(|| format!("timed out; saw {seen:?}"))??;
-    Ok(seen)
+    common::request(DATASET)
 }
 
 fn trusting(url: String, ca_cert: Option<&Path>) -> Options {

@@ -135,76 +135,70 @@ pub(crate) async fn run(
         Ok(())
     };
     let kib = |b: &[u8]| b.len().div_ceil(1024);
-    probe(
-        format!(
-            "zstd bomb, size declared: 64 MiB of empty Series in {} KiB",
-            kib(&declared_bomb)
+    let probes: Vec<(String, Probe<'_>)> = vec![
+        (
+            format!(
+                "zstd bomb, size declared: 64 MiB of empty Series in {} KiB",
+                kib(&declared_bomb)
+            ),
+            Probe::post(&nominal, "application/x-protobuf", true, &declared_bomb, 1),
         ),
-        Probe::post(&nominal, "application/x-protobuf", true, &declared_bomb, 1),
-    )
-    .await?;
-    probe(
-        format!(
-            "zstd bomb, streamed: 64 MiB of empty Series in {} KiB",
-            kib(&streamed_bomb)
+        (
+            format!(
+                "zstd bomb, streamed: 64 MiB of empty Series in {} KiB",
+                kib(&streamed_bomb)
+            ),
+            Probe::post(&nominal, "application/x-protobuf", true, &streamed_bomb, 1),
         ),
-        Probe::post(&nominal, "application/x-protobuf", true, &streamed_bomb, 1),
-    )
-    .await?;
-    probe(
-        format!(
-            "zstd bomb, streamed: 64 MiB of zeros in {} KiB",
-            kib(&zeros_bomb)
+        (
+            format!(
+                "zstd bomb, streamed: 64 MiB of zeros in {} KiB",
+                kib(&zeros_bomb)
+            ),
+            Probe::post(&nominal, "application/x-protobuf", true, &zeros_bomb, 1),
         ),
-        Probe::post(&nominal, "application/x-protobuf", true, &zeros_bomb, 1),
-    )
-    .await?;
-    probe(
-        "8 streamed zstd bombs at once".into(),
-        Probe::post(&nominal, "application/x-protobuf", true, &streamed_bomb, 8),
-    )
-    .await?;
-    probe(
-        format!(
-            "plain protobuf at the limit: {} empty Series",
-            many_series.len() / 2
+        (
+            "8 streamed zstd bombs at once".into(),
+            Probe::post(&nominal, "application/x-protobuf", true, &streamed_bomb, 8),
         ),
-        Probe::post(&nominal, "application/x-protobuf", false, &many_series, 1),
-    )
-    .await?;
-    probe(
-        "8 such protobuf bodies at once".into(),
-        Probe::post(&nominal, "application/x-protobuf", false, &many_series, 8),
-    )
-    .await?;
-    probe(
-        "columnar JSON at the limit (one channel, all points)".into(),
-        Probe::post(&columnar, "application/json", false, &json_at_limit, 1),
-    )
-    .await?;
-    probe(
-        "8 such JSON bodies at once".into(),
-        Probe::post(&columnar, "application/json", false, &json_at_limit, 8),
-    )
-    .await?;
-    probe(
-        "compute: sum of 2,000 copies of a 100k-point channel".into(),
-        Probe::post(&compute, "application/json", false, &too_complex, 1),
-    )
-    .await?;
-    probe(
-        "compute: sum of 256 copies (the fan-in limit), admitted".into(),
-        Probe::post(&compute, "application/json", false, &widest, 1),
-    )
-    .await?;
-    probe(
-        "400 connections that never finish their headers".into(),
-        Probe::Slowloris {
-            url: &server.url,
-            connections: 400,
-        },
-    )
-    .await?;
+        (
+            format!(
+                "plain protobuf at the limit: {} empty Series",
+                many_series.len() / 2
+            ),
+            Probe::post(&nominal, "application/x-protobuf", false, &many_series, 1),
+        ),
+        (
+            "8 such protobuf bodies at once".into(),
+            Probe::post(&nominal, "application/x-protobuf", false, &many_series, 8),
+        ),
+        (
+            "columnar JSON at the limit (one channel, all points)".into(),
+            Probe::post(&columnar, "application/json", false, &json_at_limit, 1),
+        ),
+        (
+            "8 such JSON bodies at once".into(),
+            Probe::post(&columnar, "application/json", false, &json_at_limit, 8),
+        ),
+        (
+            "compute: sum of 2,000 copies of a 100k-point channel".into(),
+            Probe::post(&compute, "application/json", false, &too_complex, 1),
+        ),
+        (
+            "compute: sum of 256 copies (the fan-in limit), admitted".into(),
+            Probe::post(&compute, "application/json", false, &widest, 1),
+        ),
+        (
+            "400 connections that never finish their headers".into(),
+            Probe::Slowloris {
+                url: &server.url,
+                connections: 400,
+            },
+        ),
+    ];
+    for (name, run) in probes {
+        probe(name, run).await?;
+    }
     Ok(AbuseReport {
         max_body_bytes,
         idle_rss,

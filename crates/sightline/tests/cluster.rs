@@ -25,17 +25,7 @@ const BATCHES: Batches = Batches {
 };
 
 fn node(dir: &Path, nats: &NatsCluster, id: usize) -> Server {
-    start(
-        dir,
-        &[
-            "--cluster",
-            &nats.urls(),
-            "--node-id",
-            &format!("node{id}"),
-            "--cluster-replicas",
-            "3",
-        ],
-    )
+    nats.start_node(dir, id, &[])
 }
 
 /// Writer `w`'s points on the node at `url`.

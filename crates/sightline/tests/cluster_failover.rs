@@ -17,7 +17,7 @@ mod common;
 
 use common::http::{client, read_channel, wait_ready};
 use common::nats::NatsCluster;
-use common::{start, Server};
+use common::Server;
 use sightline_client::{ConnectionEvent, Event, Options, Plot, Request, Subscription};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,19 +38,7 @@ fn now_nanos() -> i64 {
 }
 
 fn node(dir: &Path, nats: &NatsCluster, id: usize) -> Server {
-    start(
-        dir,
-        &[
-            "--cluster",
-            &nats.urls(),
-            "--node-id",
-            &format!("node{id}"),
-            "--cluster-replicas",
-            "3",
-            "--drain-secs",
-            "5",
-        ],
-    )
+    nats.start_node(dir, id, &["--drain-secs", "5"])
 }
 
 fn ws_url(http: &str) -> String {

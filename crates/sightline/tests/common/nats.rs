@@ -92,6 +92,22 @@ impl NatsCluster {
     }
 
     /// Client URLs of every server, comma-separated.
+    /// Starts Sightline node `id` on `dir` in this cluster, with three stream replicas;
+    /// `extra` flags follow.
+    pub fn start_node(&self, dir: &std::path::Path, id: usize, extra: &[&str]) -> super::Server {
+        let (urls, node_id) = (self.urls(), format!("node{id}"));
+        let mut args = vec![
+            "--cluster",
+            urls.as_str(),
+            "--node-id",
+            node_id.as_str(),
+            "--cluster-replicas",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        super::start(dir, &args)
+    }
+
     pub fn urls(&self) -> String {
         self.ports
             .iter()

@@ -1,0 +1,48 @@
+//! What the client's tests share: the request they subscribe, reading a numeric window,
+//! and waiting for an event.
+#![allow(dead_code, unreachable_pub)]
+
+use anyhow::{bail, Context as _, Result};
+use sightline_client::{Event, Plot, Request, Subscription};
+use std::time::Duration;
+
+/// How long a test waits for an event before it fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A raw subscription to channel `x` of `dataset` over a 60 s window.
+pub fn request(dataset: &str) -> Request {
+    let node = sightline_expr::compile("x", Some(dataset), &sightline_expr::NoCatalog)
+        .unwrap()
+        .node;
+    Request::new(node, Duration::from_secs(60)).min_delay(Duration::from_millis(20))
+}
+
+/// The values of a numeric window (empty before the first result).
+pub fn values(sub: &Subscription) -> Vec<f64> {
+    match sub.state().map(|s| &s.plot) {
+        Some(Plot::Numeric(points)) => points.iter().map(|(_, v)| *v).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Reads events until `done` holds for one; returns every event seen.
+pub async fn until(
+    sub: &mut Subscription,
+    mut done: impl FnMut(&Event, &Subscription) -> bool,
+) -> Result<Vec<Event>> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(WAIT, async {
+        while let Some(event) = sub.next().await {
+            let event = event?;
+            let stop = done(&event, sub);
+            seen.push(event);
+            if stop {
+                return Ok(());
+            }
+        }
+        bail!("the session ended")
+    })
+    .await
+    .with_context(|| format!("timed out; saw {seen:?}"))??;
+    Ok(seen)
+}
