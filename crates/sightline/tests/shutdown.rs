@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::http::metric;
 use common::start;
 use std::time::{Duration, Instant};
 
@@ -17,20 +18,9 @@ const T0: i64 = 1_767_225_600;
 /// the series count (it took tens of seconds per million series before the budget).
 const EXIT_BOUND: Duration = Duration::from_secs(15);
 
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
-fn metrics(client: &reqwest::blocking::Client, url: &str) -> String {
-    client
-        .get(format!("{url}/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text")
+/// A gauge from the server's `/metrics`.
+fn gauge(client: &reqwest::blocking::Client, url: &str, name: &str) -> f64 {
+    metric(client, url, name).unwrap_or_else(|| panic!("no {name} in /metrics"))
 }
 
 #[test]
@@ -108,22 +98,17 @@ fn write_many_series(client: &reqwest::blocking::Client, url: &str) {
             .status();
         assert_eq!(status.as_u16(), 204);
     }
-    let text = metrics(client, url);
-    assert_eq!(metric(&text, "sightline_store_series"), SERIES as f64);
+    assert_eq!(gauge(client, url, "sightline_store_series"), SERIES as f64);
 }
 
 /// Starts the server again on `dir` and finds every series and point.
 fn assert_everything_is_back(client: &reqwest::blocking::Client, dir: &std::path::Path) {
     let server = start(dir, &[]);
-    let text = metrics(client, &server.url);
-    assert_eq!(
-        metric(&text, "sightline_store_series"),
-        SERIES as f64,
-        "{text}"
-    );
-    let points = metric(&text, "sightline_store_head_points")
-        + metric(&text, "sightline_store_segment_points");
-    assert_eq!(points, (2 * SERIES) as f64, "{text}");
+    let url = &server.url;
+    assert_eq!(gauge(client, url, "sightline_store_series"), SERIES as f64);
+    let points = gauge(client, url, "sightline_store_head_points")
+        + gauge(client, url, "sightline_store_segment_points");
+    assert_eq!(points, (2 * SERIES) as f64);
     // One series, read back through compute.
     let i = 43_217;
     let query = serde_json::json!({
