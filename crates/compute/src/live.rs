@@ -22,9 +22,9 @@ use wire::time::nanos_to_timestamp;
 
 use crate::engine::Engine;
 use crate::error::ComputeError;
-use crate::eval::Shape;
 use crate::live_ranges::HeldRanges;
 use crate::plan::Plan;
+use crate::shape::Shape;
 use crate::source::DataSource;
 
 /// How a live computation chooses between raw and bucketed results.
@@ -91,8 +91,15 @@ impl Sent {
 const LOWER_NUM: u64 = 4;
 const LOWER_DEN: u64 = 5;
 
+impl Plan {
+    /// A live computation over the trailing `window` ns.
+    pub fn live(&self, window: i64, mode: LiveMode) -> LiveComputation {
+        LiveComputation::new(self.clone(), window, mode)
+    }
+}
+
 impl LiveComputation {
-    pub(crate) fn new(plan: Plan, window: i64, mode: LiveMode) -> Self {
+    fn new(plan: Plan, window: i64, mode: LiveMode) -> Self {
         LiveComputation {
             plan,
             window: window.max(0),

@@ -1,14 +1,12 @@
-//! Planning: lowers a wire `ComputableNode` into a [`Plan`] (see [`crate::lower`]) after
-//! checking it against the context and the data source, collecting every problem with
-//! its JSON path.
+//! What planning produces: a [`Plan`] (its output expression, unit and summary settings)
+//! and the facts about it every later layer asks for. `lower` builds plans; `eval`,
+//! `shape` and `live` use them.
 
 use std::collections::BTreeMap;
 
-use wire::scout_compute::{ComputableNode, Context};
+use wire::scout_compute::Context;
 
-use crate::error::Diagnostic;
 use crate::ir::{AnySeries, Ranges};
-use crate::lower::Lowerer;
 
 /// `SummarizeSeries.buckets` when absent (PROTOCOL §6).
 pub const DEFAULT_BUCKETS: u64 = 1_000;
@@ -60,20 +58,6 @@ pub(crate) enum ValueSelect {
     },
 }
 
-/// Plans `node` against `context` and `source`, reporting all problems at once.
-pub fn plan(
-    node: &ComputableNode,
-    context: &Context,
-    source: &dyn crate::source::DataSource,
-) -> Result<Plan, Vec<Diagnostic>> {
-    let mut lowerer = Lowerer::new(source);
-    let plan = lowerer.node(node, context);
-    match plan {
-        Some(plan) if !lowerer.has_diagnostics() => Ok(plan),
-        _ => Err(lowerer.into_diagnostics()),
-    }
-}
-
 /// A context with nothing in it, for walking a node's structure alone.
 pub(crate) fn empty_context() -> Context {
     Context {
@@ -84,5 +68,25 @@ pub(crate) fn empty_context() -> Context {
         default_alignment_strategy: None,
         apply_data_scope_offsets: None,
         resolve_assets_through_datasets: None,
+    }
+}
+
+impl Plan {
+    /// The range expression and `maxRanges` of a `SummarizeRanges` plan.
+    pub(crate) fn range_output(&self) -> Option<(&Ranges, usize)> {
+        match &self.output {
+            Output::Ranges { ranges, max } => Some((ranges, *max)),
+            _ => None,
+        }
+    }
+
+    /// Whether the plan summarizes a series (raw or bucketed plots).
+    pub(crate) fn is_series(&self) -> bool {
+        matches!(self.output, Output::Series(_))
+    }
+
+    /// Whether the plan summarizes a log series (always raw).
+    pub(crate) fn is_log(&self) -> bool {
+        matches!(self.output, Output::Series(AnySeries::Log(_)))
     }
 }

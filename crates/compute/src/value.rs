@@ -1,24 +1,24 @@
 //! `SelectValue`: the first or last point of a series, or the first, last or n-th range,
 //! within the window `[start, end]`. An empty window gives an absent value.
 
-use wire::scout_compute::{EnumPoint, LogPoint, LogValue, NumericPoint};
-use wire::time::nanos_to_timestamp;
-
-use crate::engine::{Engine, Grouped};
-use crate::eval::{series_cols_pub, wire_range, Body, SeriesPoint};
-use crate::ir::AnySeries;
+use crate::engine::{AnyColumns, Engine, Grouped};
 use crate::plan::ValueSelect;
-use crate::summarize::log_id;
+use crate::render::{point_body, wire_range, Body};
 
+/// The selected value of each group over `[start, end]`.
 pub(crate) fn select(engine: &Engine<'_>, v: &ValueSelect, start: i64, end: i64) -> Grouped<Body> {
     match v {
         ValueSelect::Point {
             series,
             last,
             skip_nan,
-        } => series_cols_pub(engine, series, start, end)
+        } => engine
+            .any_series(series, start, end)
             .into_iter()
-            .map(|(g, (ts, values))| (g, point(series, &ts, values, *last, *skip_nan)))
+            .map(|(g, c)| {
+                let i = pick(&c, *last, *skip_nan);
+                (g, point_body(&c, i))
+            })
             .collect(),
         ValueSelect::Range {
             ranges,
@@ -38,35 +38,16 @@ pub(crate) fn select(engine: &Engine<'_>, v: &ValueSelect, start: i64, end: i64)
     }
 }
 
-fn point(series: &AnySeries, ts: &[i64], values: SeriesPoint, last: bool, skip_nan: bool) -> Body {
-    let pick = |keep: &dyn Fn(usize) -> bool| {
-        let mut idx = (0..ts.len()).filter(|&i| keep(i));
-        if last {
-            idx.last()
-        } else {
-            idx.next()
-        }
+/// Index of the first (or last) point of `c`, skipping NaN values when asked.
+pub(crate) fn pick(c: &AnyColumns, last: bool, skip_nan: bool) -> Option<usize> {
+    let n = c.ts().len();
+    let keep = |i: usize| match c {
+        AnyColumns::Num(c) => !skip_nan || !c.values[i].is_nan(),
+        AnyColumns::Enum(_) | AnyColumns::Log(_) => true,
     };
-    let t = |i: usize| nanos_to_timestamp(ts[i]);
-    match (series, values) {
-        (_, SeriesPoint::Num(v)) => {
-            let i = pick(&|i| !skip_nan || !v[i].is_nan());
-            Body::NumericPoint(i.map(|i| NumericPoint {
-                timestamp: t(i),
-                value: v[i],
-            }))
-        }
-        (_, SeriesPoint::Enum(v)) => Body::EnumPoint(pick(&|_| true).map(|i| EnumPoint {
-            timestamp: t(i),
-            value: v[i].to_string(),
-        })),
-        (_, SeriesPoint::Log(v, series)) => Body::LogPoint(pick(&|_| true).map(|i| LogPoint {
-            timestamp: t(i),
-            value: LogValue {
-                message: v[i].0.to_string(),
-                args: (*v[i].1).clone(),
-                id: log_id(series.get(i).copied().unwrap_or(0), ts[i]),
-            },
-        })),
+    if last {
+        (0..n).rev().find(|&i| keep(i))
+    } else {
+        (0..n).find(|&i| keep(i))
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::columns::{self, Columns};
-use crate::engine::ranges::keep_inside;
+use crate::engine::intervals::keep_inside;
 use crate::engine::{cols, pair2, Engine, Grouped};
 use crate::ir::{EnumS, LogFilter, LogS};
 use crate::source::LogEntry;

@@ -2,6 +2,7 @@
 //! counting input points and guessing look-back reads.
 
 use crate::ir::{AnySeries, ChannelInput, EnumS, LogS, Num, Ranges};
+use crate::plan::{Output, Plan, ValueSelect};
 
 /// `(leaf, shift)`: a stored point at `t` reaches the output at `t + shift`.
 #[derive(Debug, Default)]
@@ -150,12 +151,25 @@ pub(crate) fn look_back_ranges(e: &Ranges) -> i64 {
 }
 
 /// Look-back of a plan's output.
-pub(crate) fn look_back_of(o: &crate::plan::Output) -> i64 {
-    use crate::plan::{Output, ValueSelect};
+pub(crate) fn look_back_of(o: &Output) -> i64 {
     match o {
         Output::Series(s) | Output::Value(ValueSelect::Point { series: s, .. }) => look_back_any(s),
         Output::Ranges { ranges, .. } | Output::Value(ValueSelect::Range { ranges, .. }) => {
             look_back_ranges(ranges)
+        }
+    }
+}
+
+impl Plan {
+    /// The channel leaves the plan reads, with their time shifts.
+    pub(crate) fn leaves(&self) -> Leaves<'_> {
+        match &self.output {
+            Output::Series(s) | Output::Value(ValueSelect::Point { series: s, .. }) => {
+                Leaves::of_any(s)
+            }
+            Output::Ranges { ranges, .. } | Output::Value(ValueSelect::Range { ranges, .. }) => {
+                Leaves::of_ranges(ranges)
+            }
         }
     }
 }

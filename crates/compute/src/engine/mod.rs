@@ -16,9 +16,12 @@
 //! ```
 
 mod enums;
+mod intervals;
 mod leaves;
 mod numeric;
 mod ranges;
+mod scalar;
+mod series;
 mod window;
 
 use std::collections::BTreeMap;
@@ -27,8 +30,9 @@ use crate::columns::{self, Columns};
 use crate::ir::ChannelInput;
 use crate::source::DataSource;
 
+pub(crate) use intervals::Range;
 pub(crate) use leaves::{look_back_of, Leaves};
-pub(crate) use ranges::Range;
+pub(crate) use series::AnyColumns;
 
 /// Tag values of a group; empty when not grouped.
 pub(crate) type Tags = BTreeMap<String, String>;

@@ -5,9 +5,10 @@
 //! timestamps. Booleans are `1.0` / `0.0`; NaN compares false.
 
 use crate::columns::Columns;
-use crate::engine::ranges::keep_inside;
+use crate::engine::intervals::keep_inside;
+use crate::engine::scalar::{bool_f, compare};
 use crate::engine::{clip, cols, pair2, pair_groups, Engine, Grouped};
-use crate::ir::{Cmp, Combine, Num, Unary};
+use crate::ir::{Combine, Num, Unary};
 
 impl Engine<'_> {
     /// Points of `e` in `[a, b]`.
@@ -245,26 +246,6 @@ fn apply(op: Combine, v: &[f64], exact: &[bool]) -> f64 {
                 x(2)
             }
         }
-    }
-}
-
-pub(crate) fn bool_f(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// IEEE comparisons: anything with NaN is false, except `!=`.
-pub(crate) fn compare(op: Cmp, v: f64, t: f64) -> bool {
-    match op {
-        Cmp::Gt => v > t,
-        Cmp::Ge => v >= t,
-        Cmp::Lt => v < t,
-        Cmp::Le => v <= t,
-        Cmp::Eq => v == t,
-        Cmp::Ne => !v.is_nan() && !t.is_nan() && v != t,
     }
 }
 

@@ -12,16 +12,31 @@ mod tags;
 use std::collections::BTreeMap;
 
 use wire::scout_compute::{
-    ChannelSeries, ComputeNode, Context, Dataset, Reference, SelectSeries, StringConstant,
-    VariableValue,
+    ChannelSeries, ComputableNode, ComputeNode, Context, Dataset, Reference, SelectSeries,
+    StringConstant, VariableValue,
 };
 
 use crate::error::{Diagnostic, DiagnosticKind, InvalidReason};
 use crate::ir::{AnySeries, ChannelInput, EnumS, LogS, Num};
+use crate::plan::Plan;
 use crate::source::{ChannelKind, DataSource};
 
 /// Dataset references may point at other references; deeper than this is taken as a cycle.
 const MAX_REFERENCE_DEPTH: usize = 16;
+
+/// Plans `node` against `context` and `source`, reporting all problems at once.
+pub fn plan(
+    node: &ComputableNode,
+    context: &Context,
+    source: &dyn DataSource,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let mut lowerer = Lowerer::new(source);
+    let plan = lowerer.node(node, context);
+    match plan {
+        Some(plan) if !lowerer.has_diagnostics() => Ok(plan),
+        _ => Err(lowerer.into_diagnostics()),
+    }
+}
 
 /// A lowered series with the unit symbol of its values.
 pub(crate) type Typed<T> = (T, Option<String>);
