@@ -7,6 +7,11 @@
 //! bounded by the number of live computations, no computation can starve the rest, and
 //! changes that arrive while a job waits fold into that computation's next update.
 //!
+//! Two lanes share the threads: updates of live computations, and the setup of new
+//! subscriptions (validation and planning). When both hold work the threads alternate
+//! between them, so a burst of ten thousand subscribe entries neither stalls the updates
+//! of the computations already live nor waits behind them.
+//!
 //! Lock order: the queue's mutex is the only lock here, and no job runs while it is held.
 
 use parking_lot::{Condvar, Mutex};
@@ -23,10 +28,43 @@ type Job = Box<dyn FnOnce() + Send>;
 #[error("the evaluation panicked or the pool stopped; see the server log")]
 pub(crate) struct EvalFailed;
 
+/// Which kind of work a job is; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// An evaluation of a live computation (updates, snapshots, catch-ups).
+    Update,
+    /// Validating and planning a new subscription.
+    Setup,
+}
+
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<Job>,
+    updates: VecDeque<Job>,
+    setups: VecDeque<Job>,
+    /// The lane of the last job taken while both had work, to alternate.
+    last_was_setup: bool,
     closed: bool,
+}
+
+impl Queue {
+    fn push(&mut self, lane: Lane, job: Job) {
+        match lane {
+            Lane::Update => self.updates.push_back(job),
+            Lane::Setup => self.setups.push_back(job),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        let setup_first = !self.last_was_setup || self.updates.is_empty();
+        let job = if setup_first {
+            self.setups.pop_front().map(|j| (j, true))
+        } else {
+            None
+        };
+        let (job, setup) = job.or_else(|| self.updates.pop_front().map(|j| (j, false)))?;
+        self.last_was_setup = setup;
+        Some(job)
+    }
 }
 
 #[derive(Default)]
@@ -66,6 +104,7 @@ impl EvalPool {
     /// runtime. Falls back to tokio's blocking pool if no evaluation thread could start.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, EvalFailed> {
         if self.threads == 0 {
@@ -75,7 +114,7 @@ impl EvalPool {
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
         });
-        self.shared.queue.lock().jobs.push_back(job);
+        self.shared.queue.lock().push(lane, job);
         self.shared.ready.notify_one();
         rx.await.map_err(|_| EvalFailed)
     }
@@ -96,7 +135,7 @@ fn work(shared: &Shared) {
                 if queue.closed {
                     return;
                 }
-                if let Some(job) = queue.jobs.pop_front() {
+                if let Some(job) = queue.pop() {
                     break job;
                 }
                 shared.ready.wait(&mut queue);
@@ -117,11 +156,13 @@ mod tests {
     #[tokio::test]
     async fn runs_jobs_and_survives_a_panic() {
         let pool = EvalPool::new(2);
-        assert_eq!(pool.run(|| 2 + 2).await.ok(), Some(4));
-        let failed = pool.run(|| -> u32 { panic!("boom") }).await;
+        assert_eq!(pool.run(Lane::Update, || 2 + 2).await.ok(), Some(4));
+        let failed = pool.run(Lane::Setup, || -> u32 { panic!("boom") }).await;
         assert!(failed.is_err());
         let name = pool
-            .run(|| std::thread::current().name().map(str::to_owned))
+            .run(Lane::Update, || {
+                std::thread::current().name().map(str::to_owned)
+            })
             .await
             .ok()
             .flatten();

@@ -84,7 +84,8 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     let mut ping_timer = tokio::time::interval_at(Instant::now() + interval, interval);
     let mut phase = app.watch_phase();
     let mut last_heard = Instant::now();
-    let mut reader_progress = (waiting.get(), Instant::now());
+    // (bytes drained at the last sign of progress, when)
+    let mut reader_progress = (waiting.drained(), Instant::now());
     if app.phase() == Phase::Draining {
         conn.send_health(HealthMessage::ShutdownNotice(ShutdownNotice {}))
             .await;
@@ -126,19 +127,23 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
                     conn.close_soon(CLOSE_GOING_AWAY, "no message from the client for three ping intervals").await;
                     break;
                 }
-                // A client that sends but does not read: its queue stays full and nothing
+                // A client that sends but does not read: frames wait in its queue and none
                 // reaches the socket. It is dropped at the same deadline as a silent one.
-                let waiting_now = waiting.get();
-                if waiting_now == 0 || waiting_now < reader_progress.0 {
-                    reader_progress = (waiting_now, Instant::now());
+                // Progress is bytes taken by the writer, not a shorter queue: a reader that
+                // keeps up with a steady stream may never see its queue empty or shrink.
+                let drained_now = waiting.drained();
+                if waiting.get() == 0 || drained_now != reader_progress.0 {
+                    reader_progress = (drained_now, Instant::now());
                 } else if reader_progress.1.elapsed() >= interval * 3 {
                     tracing::info!("closing a connection whose client stopped reading");
                     conn.close_soon(CLOSE_GOING_AWAY, "the client stopped reading for three ping intervals").await;
                     break;
                 }
                 // Never wait for queue space here: a full queue must not stall the deadline.
-                if silent >= interval && conn.tx.has_room() {
-                    conn.send_health(HealthMessage::Ping(Ping { sent_at: DateTime::now() })).await;
+                // A busy queue still gets the ping: a client that reads (and so answers)
+                // must not be closed as silent because its frames kept the queue full.
+                if silent >= interval {
+                    conn.try_ping();
                 }
             }
             () = token.lost() => {
@@ -323,6 +328,17 @@ impl Connection {
         self.tx
             .close(CLOSE_POLICY, "token revoked or expired")
             .await;
+    }
+
+    fn try_ping(&self) {
+        let ping = ServerMessage::Health(HealthMessage::Ping(Ping {
+            sent_at: DateTime::now(),
+        }));
+        if let Some(json) = to_json(&ping) {
+            if !self.tx.try_control(json) {
+                tracing::debug!("no room for a ping; the client's queue holds its most messages");
+            }
+        }
     }
 
     async fn send_client_error(&self, wire: WireError) {

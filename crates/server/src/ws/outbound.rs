@@ -25,11 +25,14 @@ pub(crate) struct Outbound {
 }
 
 /// Bytes of text frames waiting in a connection's queue, and in all of the server's (for
-/// `/metrics`); the writer subtracts what it takes.
+/// `/metrics`); the writer subtracts what it takes. It also counts every byte the writer
+/// ever took, so a reader that keeps up with a steady stream (its queue never empty, never
+/// shrinking) is told apart from one that stopped reading.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueuedBytes {
     connection: Arc<AtomicUsize>,
     server: Arc<AtomicUsize>,
+    drained: Arc<AtomicUsize>,
 }
 
 impl QueuedBytes {
@@ -39,10 +42,21 @@ impl QueuedBytes {
         self.connection.fetch_add(len, Ordering::AcqRel)
     }
 
-    /// The writer took a frame of `len` bytes off the queue.
-    pub(crate) fn taken(&self, len: usize) {
+    /// A frame of `len` bytes left the queue without reaching the writer (refused).
+    fn refused(&self, len: usize) {
         self.server.fetch_sub(len, Ordering::AcqRel);
         self.connection.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// The writer took a frame of `len` bytes off the queue.
+    pub(crate) fn taken(&self, len: usize) {
+        self.refused(len);
+        self.drained.fetch_add(len, Ordering::AcqRel);
+    }
+
+    /// Bytes the writer has taken off the queue since the connection opened (wrapping).
+    pub(crate) fn drained(&self) -> usize {
+        self.drained.load(Ordering::Acquire)
     }
 
     /// The connection's bytes waiting now.
@@ -63,6 +77,7 @@ impl Outbound {
         let queued = QueuedBytes {
             connection: Arc::default(),
             server,
+            drained: Arc::default(),
         };
         let outbound = Outbound {
             tx,
@@ -79,7 +94,7 @@ impl Outbound {
         let len = json.len();
         let before = self.queued.add(len);
         if before > 0 && before.saturating_add(len) > self.budget {
-            self.queued.taken(len);
+            self.queued.refused(len);
             return false;
         }
         let frame = Outgoing::Text {
@@ -87,7 +102,7 @@ impl Outbound {
             json,
         };
         if self.tx.try_send(frame).is_err() {
-            self.queued.taken(len);
+            self.queued.refused(len);
             return false;
         }
         true
@@ -96,6 +111,20 @@ impl Outbound {
     /// Whether the reader caught up enough to be sent a fresh full result.
     pub(crate) fn has_room(&self) -> bool {
         self.queued.get() <= self.budget / 2 && self.tx.capacity() > 0
+    }
+
+    /// Queues a small connection message (a ping) without waiting and whatever the bytes
+    /// waiting: a busy queue must not keep the client from being asked for a sign of life.
+    /// `false` if the queue holds its most messages or the connection is gone.
+    pub(crate) fn try_control(&self, json: String) -> bool {
+        let len = json.len();
+        self.queued.add(len);
+        let message = Outgoing::Text { owner: None, json };
+        if self.tx.try_send(message).is_err() {
+            self.queued.refused(len);
+            return false;
+        }
+        true
     }
 
     /// Queues a message, waiting for room; `false` once the connection is gone.

@@ -21,7 +21,7 @@ use super::outbound::{to_json, Outbound};
 use super::subscribe::Prepared;
 use crate::app::App;
 use crate::error::{ComputeRequestError, ErrorName};
-use crate::eval_pool::EvalFailed;
+use crate::eval_pool::{EvalFailed, Lane};
 use crate::hub::Signal;
 use crate::source::StoreSource;
 use parking_lot::Mutex;
@@ -33,7 +33,7 @@ use sightline_wire::persistent_compute::{
 };
 use sightline_wire::scout_compute::ComputeNodeResponse;
 use sightline_wire::time::timestamp_to_nanos;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -295,9 +295,9 @@ fn encode(produced: Produced) -> Option<Encoded> {
 #[derive(Default)]
 struct Roster {
     /// Owed a full result, with room for it.
-    fresh: Vec<u64>,
+    fresh: HashSet<u64>,
     /// Owed an append, with room for it.
-    behind: Vec<u64>,
+    behind: HashSet<u64>,
     /// The earliest start any of `behind` needs.
     since: Option<i64>,
     /// Someone is owed something but has no room yet.
@@ -311,6 +311,11 @@ impl Task {
         let mut last_eval = Instant::now();
         let mut retry_at: Option<Instant> = None;
         let mut first = true;
+        // The last snapshot, valid for joiners until the next update round: it ends at or
+        // after the others' last update, so the appends that follow merge into it as into
+        // theirs. Subscriptions created in a burst then cost one evaluation per update
+        // interval per computation, not one each.
+        let mut snapshot_cache: Option<Encoded> = None;
         loop {
             let mut update_due = false;
             if !first {
@@ -342,9 +347,12 @@ impl Task {
                 continue;
             }
             let earliest = update_due.then(|| c.signal.take().unwrap_or(NO_CHANGE));
+            if update_due {
+                snapshot_cache = None;
+            }
             let asks = Asks {
                 earliest,
-                snapshot: !roster.fresh.is_empty(),
+                snapshot: !roster.fresh.is_empty() && snapshot_cache.is_none(),
                 catch_up: roster.since.filter(|_| !roster.behind.is_empty()),
             };
             let Ok(evaluated) = self.evaluate(live, asks).await else {
@@ -354,7 +362,9 @@ impl Task {
             live = evaluated.live;
             last_eval = Instant::now();
             let update = evaluated.update.and_then(encode);
-            let snapshot = evaluated.snapshot.and_then(encode);
+            if let Some(fresh) = evaluated.snapshot.and_then(encode) {
+                snapshot_cache = Some(fresh);
+            }
             let catch_up = evaluated.catch_up.and_then(encode);
             // The first full result starts the `minDelay` clock like an update does.
             if update.is_some() || last_sent.is_none() {
@@ -362,7 +372,7 @@ impl Task {
             }
             let frames = Frames {
                 update: update.as_ref(),
-                snapshot: snapshot.as_ref(),
+                snapshot: snapshot_cache.as_ref(),
                 catch_up: catch_up.as_ref(),
             };
             if self.deliver(&roster, &frames) {
@@ -392,9 +402,11 @@ impl Task {
             }
             match member.owed {
                 Owed::Nothing => {}
-                Owed::Full => roster.fresh.push(*key),
+                Owed::Full => {
+                    roster.fresh.insert(*key);
+                }
                 Owed::Since(t) => {
-                    roster.behind.push(*key);
+                    roster.behind.insert(*key);
                     roster.since = Some(roster.since.map_or(t, |s: i64| s.min(t)));
                 }
             }
@@ -412,7 +424,7 @@ impl Task {
         let appends = self.appends;
         self.app
             .eval
-            .run(move || {
+            .run(Lane::Update, move || {
                 let source = StoreSource(app.store.as_ref());
                 let now = app.clock.now_nanos();
                 let update = asks.earliest.and_then(|t| {

@@ -9,6 +9,7 @@ use super::subscribe::prepare;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ErrorName;
+use crate::eval_pool::Lane;
 use sightline_wire::persistent_compute::{
     ServerMessage, StreamingComputeNodeSubscription, SubscriptionCreation,
     SubscriptionCreationError, SubscriptionCreationMessage, SubscriptionCreationSuccess,
@@ -77,7 +78,7 @@ async fn create_and_run(
     let planner = app.clone();
     let prepared = match app
         .eval
-        .run(move || prepare(&planner, &caller, &request))
+        .run(Lane::Setup, move || prepare(&planner, &caller, &request))
         .await
     {
         Ok(result) => result.map_err(|refused| refused.to_wire()),
