@@ -220,3 +220,87 @@ async fn a_silent_client_that_never_reads_is_dropped_at_the_idle_deadline() -> R
 async fn a_talking_client_that_never_reads_is_dropped_too() -> Result<()> {
     stop_reading(true).await
 }
+
+/// A client that reads a busy stream steadily and only ever answers the server's pings is
+/// kept: it is pinged even while its queue is full of frames, and its progress counts as
+/// bytes read, not as a queue that shrinks.
+#[tokio::test]
+async fn a_steady_reader_of_a_busy_stream_is_pinged_and_kept() -> Result<()> {
+    let server = Arc::new(
+        TestServer::start_with(
+            ServerConfig {
+                ping_interval: Duration::from_millis(300),
+                connection_queue: 4,
+                ..ServerConfig::default()
+            },
+            None,
+        )
+        .await?,
+    );
+    let rid = rid();
+    let now = server.now();
+    let history = series(now - 50 * SEC, 10 * MS, 0..5_000);
+    server
+        .write_columns(&columnar(&rid, vec![double_column("busy", &[], &history)]))
+        .await?
+        .no_content()?;
+    let mut ws = raw_connect(&server).await?;
+    let id = uuid::Uuid::new_v4();
+    let sub = subscription(
+        series_node("numeric", &rid, "busy", &[], Some(100_000)),
+        60 * SEC,
+        options(0, Some(false)),
+    );
+    ws.send(Message::Text(
+        json!({"type": "subscribe", "subscribe": {id.to_string(): sub}})
+            .to_string()
+            .into(),
+    ))
+    .await?;
+    let writer = {
+        let server = server.clone();
+        let rid = rid.clone();
+        tokio::spawn(async move {
+            for i in 0..1_000i64 {
+                let t = server.now() + i;
+                let _ = server
+                    .write_columns(&columnar(
+                        &rid,
+                        vec![double_column("busy", &[], &[(t, 1.0)])],
+                    ))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    // Ten ping intervals of steady reading: long past the three-interval deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let (mut pings, mut updates) = (0, 0);
+    while tokio::time::Instant::now() < deadline {
+        let frame = match next_frame(&mut ws).await? {
+            Ok(frame) => frame,
+            Err(code) => bail!("the server closed a steady reader ({code:?})"),
+        };
+        match frame["type"].as_str() {
+            Some("subscriptionUpdate") => updates += 1,
+            Some("health") if frame["health"]["type"] == "ping" => {
+                pings += 1;
+                let sent_at = frame["health"]["ping"]["sentAt"].clone();
+                let pong = json!({"type": "pong", "pong": {
+                    "pingOriginallySentAt": sent_at, "sentAt": "2026-11-28T15:50:49Z"}});
+                ws.send(Message::Text(pong.to_string().into())).await?;
+            }
+            _ => {}
+        }
+        // Slower than the server produces, so frames are always waiting.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    writer.abort();
+    ensure!(updates > 10, "only {updates} updates arrived");
+    ensure!(
+        pings > 0,
+        "the server never pinged a client whose queue was busy"
+    );
+    ensure!(open_connections(&server).await? == 1.0);
+    Ok(())
+}

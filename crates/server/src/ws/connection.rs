@@ -1,7 +1,7 @@
 //! One WebSocket connection: reads client messages, answers pings, creates and stops
 //! subscriptions, pings an idle client, and follows the server's shutdown phase.
 
-use super::outbound::{to_json, LiveIds, Outbound, Outgoing, QueuedBytes};
+use super::outbound::{to_json, LiveIds, Outbound, Outgoing, QueuedBytes, Receivers};
 use super::subscription::{self, Running};
 use crate::app::{App, Phase};
 use crate::auth::{Caller, TokenWatch};
@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -174,40 +173,45 @@ pub(super) async fn run(socket: WebSocket, app: Arc<App>, caller: Caller) {
     app.connections.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Writes queued frames, feeding every frame already queued (up to [`WRITE_BATCH`]) before
+/// Writes queued messages, feeding every one already queued (up to [`WRITE_BATCH`]) before
 /// one flush: one flush per frame was a tenth of the server's CPU with many subscriptions.
+/// Connection messages go first; see [`super::outbound`] for why the order stays right.
 async fn write_frames(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
+    mut queues: Receivers,
     queued: QueuedBytes,
     live: LiveIds,
 ) {
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            Some(out) = queues.control.recv() => out,
+            Some(out) = queues.frames.recv() => out,
+            else => break,
+        };
         let mut next = Some(first);
         let mut fed = 0;
         while let Some(out) = next.take() {
-            match out {
-                Outgoing::Text { owner, json } => {
-                    queued.taken(json.len());
-                    if live.is_live(&owner) {
-                        if sink.feed(Message::Text(json.into())).await.is_err() {
-                            return;
-                        }
-                        fed += 1;
-                    }
-                }
-                Outgoing::Close { code, reason } => {
-                    let frame = CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    };
-                    // `send` flushes the frames fed before the close.
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    return;
+            // A frame may belong to a subscription whose creation message was queued
+            // after this loop last looked at the connection messages: send those first.
+            while let Ok(message) = queues.control.try_recv() {
+                match feed(&mut sink, message, &queued, &live).await {
+                    Fed::Sent => fed += 1,
+                    Fed::Skipped => {}
+                    Fed::Done => return,
                 }
             }
+            match feed(&mut sink, out, &queued, &live).await {
+                Fed::Sent => fed += 1,
+                Fed::Skipped => {}
+                Fed::Done => return,
+            }
             if fed < WRITE_BATCH {
-                next = rx.try_recv().ok();
+                next = queues
+                    .control
+                    .try_recv()
+                    .or_else(|_| queues.frames.try_recv())
+                    .ok();
             }
         }
         if sink.flush().await.is_err() {
@@ -215,6 +219,44 @@ async fn write_frames(
         }
     }
     let _ = sink.close().await;
+}
+
+/// What feeding one message did.
+enum Fed {
+    Sent,
+    /// Its subscription was stopped or replaced; nothing was sent.
+    Skipped,
+    /// The socket failed or was closed: the writer ends.
+    Done,
+}
+
+async fn feed(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    out: Outgoing,
+    queued: &QueuedBytes,
+    live: &LiveIds,
+) -> Fed {
+    match out {
+        Outgoing::Text { owner, json } => {
+            queued.taken(json.len());
+            if !live.is_live(&owner) {
+                return Fed::Skipped;
+            }
+            if sink.feed(Message::Text(json.into())).await.is_err() {
+                return Fed::Done;
+            }
+            Fed::Sent
+        }
+        Outgoing::Close { code, reason } => {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            // `send` flushes the frames fed before the close.
+            let _ = sink.send(Message::Close(Some(frame))).await;
+            Fed::Done
+        }
+    }
 }
 
 impl Connection {

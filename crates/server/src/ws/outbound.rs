@@ -4,7 +4,12 @@
 //! subscription frames waiting in it. A shared computation never waits for one slow
 //! reader: a frame that does not fit is refused, and that subscriber is owed one fresh
 //! full result, sent when its queue has room again (changes meanwhile coalesce into it).
-//! Connection messages (creations, pings, errors) wait for room instead of being refused.
+//! Connection messages (creations, pings, pongs, errors) travel in a second, small queue
+//! that the writer drains first: a subscription's creation answer must not wait behind
+//! megabytes of other subscriptions' full results, nor a pong behind a backlog. They wait
+//! for room instead of being refused. A subscription's own order still holds: its creation
+//! message is queued before it joins its computation, and the writer sends every waiting
+//! connection message before any frame it takes from the frame queue.
 //! Each subscription message carries its subscription's generation, and the writer drops
 //! messages of generations that were unsubscribed or replaced, so nothing is sent for an
 //! id after `unsubscribe`.
@@ -20,6 +25,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
     tx: mpsc::Sender<Outgoing>,
+    control: mpsc::Sender<Outgoing>,
     queued: QueuedBytes,
     budget: usize,
 }
@@ -72,8 +78,9 @@ impl Outbound {
         capacity: usize,
         budget: usize,
         server: Arc<AtomicUsize>,
-    ) -> (Self, mpsc::Receiver<Outgoing>, QueuedBytes) {
+    ) -> (Self, Receivers, QueuedBytes) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (control, control_rx) = mpsc::channel(capacity.max(1));
         let queued = QueuedBytes {
             connection: Arc::default(),
             server,
@@ -81,10 +88,15 @@ impl Outbound {
         };
         let outbound = Outbound {
             tx,
+            control,
             queued: queued.clone(),
             budget,
         };
-        (outbound, rx, queued)
+        let receivers = Receivers {
+            frames: rx,
+            control: control_rx,
+        };
+        (outbound, receivers, queued)
     }
 
     /// Queues a subscription frame if it fits; `false` when the reader is too far behind
@@ -120,16 +132,17 @@ impl Outbound {
         let len = json.len();
         self.queued.add(len);
         let message = Outgoing::Text { owner: None, json };
-        if self.tx.try_send(message).is_err() {
+        if self.control.try_send(message).is_err() {
             self.queued.refused(len);
             return false;
         }
         true
     }
 
-    /// Queues a message, waiting for room; `false` once the connection is gone.
+    /// Queues a connection message (ahead of waiting frames), waiting for room; `false`
+    /// once the connection is gone.
     pub(crate) async fn send(&self, owner: Option<(Uuid, u64)>, json: String) -> bool {
-        let Ok(permit) = self.tx.reserve().await else {
+        let Ok(permit) = self.control.reserve().await else {
             return false;
         };
         self.queued.add(json.len());
@@ -141,6 +154,15 @@ impl Outbound {
     pub(crate) async fn close(&self, code: u16, reason: &'static str) {
         let _ = self.tx.send(Outgoing::Close { code, reason }).await;
     }
+}
+
+/// The writer's ends of a connection's two queues.
+#[derive(Debug)]
+pub(crate) struct Receivers {
+    /// Subscription frames and the close request, in order.
+    pub(crate) frames: mpsc::Receiver<Outgoing>,
+    /// Connection messages, sent before any waiting frame.
+    pub(crate) control: mpsc::Receiver<Outgoing>,
 }
 
 /// One frame for the writer.
