@@ -213,12 +213,7 @@ pub(crate) async fn run(
     let _ = writeln!(out, "{line}");
 
     let stop_writes = Arc::new(AtomicBool::new(false));
-    let live = tokio::spawn(writes::run_live(
-        writer,
-        a.writes_per_sec,
-        log.clone(),
-        stop_writes.clone(),
-    ));
+    let live = writes::start_live(writer, a.writes_per_sec, log.clone(), stop_writes.clone())?;
 
     let baseline_cores = if a.baseline_secs > 0 {
         let start = wall_nanos();
@@ -266,7 +261,7 @@ pub(crate) async fn run(
         poll_per_refresh = per_refresh;
     }
     stop_writes.store(true, Ordering::Relaxed);
-    let _ = live.await;
+    let _ = tokio::task::spawn_blocking(move || live.join()).await;
 
     let mut tail = String::new();
     if let (Some(stream), Some(poll)) = (stream_per_update, poll_per_refresh) {
@@ -387,6 +382,7 @@ async fn stream_phase(
     let parse_failures: u64 = reports.iter().map(|r| r.parse_failures).sum();
     let errors: u64 = reports.iter().map(|r| r.update_errors).sum();
     let pings: u64 = reports.iter().map(|r| r.pings).sum();
+    let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
@@ -426,8 +422,9 @@ async fn stream_phase(
     }
     let _ = writeln!(
         out,
-        "  connections    {dropped} of {} dropped; {pings} server pings answered",
-        a.connections
+        "  connections    {dropped} of {} dropped; {pings} server pings answered; {:.1} MiB received in all (creation included)",
+        a.connections,
+        bytes as f64 / (1024.0 * 1024.0)
     );
     let figures = ModeFigures {
         delivery: &delivery,

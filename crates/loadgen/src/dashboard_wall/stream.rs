@@ -48,6 +48,8 @@ pub(crate) struct ConnectionReport {
     pub(crate) dropped: bool,
     /// Server pings answered.
     pub(crate) pings: u64,
+    /// Bytes of text frames received (creation answers, updates, health).
+    pub(crate) bytes: u64,
 }
 
 /// How a connection subscribes.
@@ -157,6 +159,7 @@ pub(crate) async fn run_connection(
             Some(Ok(_)) => continue,
         };
         let at = wall_nanos();
+        report.bytes += text.len() as u64;
         let message: ServerMessage = match sightline_wire::from_json(&text) {
             Ok(m) => m,
             Err(_) => {

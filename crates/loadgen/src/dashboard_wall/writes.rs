@@ -195,8 +195,39 @@ pub(crate) async fn prefill(
     writer
 }
 
+/// Starts the live writer on a thread of its own with its own runtime, so the clients'
+/// frame parsing (which can take every core of the load generator) neither delays the
+/// writes nor their acknowledgement times, which staleness is measured from.
+pub(crate) fn start_live(
+    writer: GridWriter,
+    writes_per_sec: u64,
+    log: Arc<Mutex<WriteLog>>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("wall-writer".to_string())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("the live writer could not start a runtime: {error}");
+                    return;
+                }
+            };
+            // A fresh client: connections belong to the runtime that opened them.
+            let writer = GridWriter {
+                client: reqwest::Client::new(),
+                ..writer
+            };
+            runtime.block_on(run_live(writer, writes_per_sec, log, stop));
+        })
+}
+
 /// Writes live, `writes_per_sec` requests per second, until `stop` is set.
-pub(crate) async fn run_live(
+async fn run_live(
     mut writer: GridWriter,
     writes_per_sec: u64,
     log: Arc<Mutex<WriteLog>>,
