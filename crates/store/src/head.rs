@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 use crate::api::{Change, SeriesId, Values};
 use crate::index::Plan;
 use crate::points::Points;
+use crate::runs::Runs;
 
 /// Distinct strings interned per series before it is deemed high-cardinality and left alone;
 /// enum channels have a handful, so this bounds the set without hurting them.
@@ -21,7 +22,7 @@ const MAX_INTERNED: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct SeriesData {
     /// The sorted points.
-    pub(crate) points: Points,
+    pub(crate) points: Runs,
     /// Shared copies of this series' strings, so an enum channel holds each text once.
     dict: HashSet<Arc<str>>,
 }
@@ -115,7 +116,7 @@ impl Head {
             slots[i]
                 .get_or_insert_with(|| {
                     Arc::new(RwLock::new(SeriesData {
-                        points: Points::empty(points.value_type()),
+                        points: Runs::empty(points.value_type()),
                         dict: HashSet::new(),
                     }))
                 })

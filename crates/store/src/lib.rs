@@ -14,6 +14,7 @@ mod head;
 mod index;
 mod memory;
 mod points;
+mod runs;
 
 pub use api::*;
 pub use durable::{

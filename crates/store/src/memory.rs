@@ -110,8 +110,8 @@ impl Store for MemoryStore {
     ) {
         if let Some(slot) = self.head.get(id) {
             let d = slot.read();
-            let r = d.points.range(start, end);
-            push_numeric(&d.points, r, timestamps, values);
+            d.points
+                .for_each_in(start, end, |p, r| push_numeric(p, r, timestamps, values));
         }
     }
 
@@ -125,11 +125,12 @@ impl Store for MemoryStore {
     ) {
         if let Some(slot) = self.head.get(id) {
             let d = slot.read();
-            if let crate::api::Values::String(v) = &d.points.values {
-                let r = d.points.range(start, end);
-                timestamps.extend_from_slice(&d.points.ts[r.clone()]);
-                values.extend_from_slice(&v[r]);
-            }
+            d.points.for_each_in(start, end, |p, r| {
+                if let crate::api::Values::String(v) = &p.values {
+                    timestamps.extend_from_slice(&p.ts[r.clone()]);
+                    values.extend_from_slice(&v[r]);
+                }
+            });
         }
     }
 
@@ -143,11 +144,12 @@ impl Store for MemoryStore {
     ) {
         if let Some(slot) = self.head.get(id) {
             let d = slot.read();
-            if let crate::api::Values::Log(v) = &d.points.values {
-                let r = d.points.range(start, end);
-                timestamps.extend_from_slice(&d.points.ts[r.clone()]);
-                values.extend_from_slice(&v[r]);
-            }
+            d.points.for_each_in(start, end, |p, r| {
+                if let crate::api::Values::Log(v) = &p.values {
+                    timestamps.extend_from_slice(&p.ts[r.clone()]);
+                    values.extend_from_slice(&v[r]);
+                }
+            });
         }
     }
 
@@ -158,13 +160,14 @@ impl Store for MemoryStore {
     fn count(&self, id: SeriesId, start: i64, end: i64) -> u64 {
         self.head
             .get(id)
-            .map_or(0, |s| s.read().points.range(start, end).len() as u64)
+            .and_then(|s| s.read().points.bounds_in(start, end))
+            .map_or(0, |(_, _, n)| n)
     }
 
     fn time_bounds(&self, id: SeriesId) -> Option<(i64, i64)> {
         let slot = self.head.get(id)?;
         let d = slot.read();
-        Some((*d.points.ts.first()?, *d.points.ts.last()?))
+        d.points.bounds()
     }
 
     fn changes(&self) -> broadcast::Receiver<Arc<Vec<Change>>> {

@@ -120,7 +120,7 @@ impl Points {
     /// batch that repeats a timestamp behaves like consecutive writes. Already-sorted
     /// input (the common case) is returned without copying.
     pub(crate) fn normalize(ts: Vec<i64>, values: Values) -> Points {
-        if ts.windows(2).all(|w| w[0] < w[1]) {
+        if ts.is_sorted_by(|a, b| a < b) {
             return Points { ts, values };
         }
         let mut order: Vec<usize> = (0..ts.len()).collect();
@@ -151,15 +151,6 @@ impl Points {
         lo..hi
     }
 
-    /// Timestamp of the `n`-th point strictly before `t` (n = 1: the previous point).
-    pub(crate) fn nth_before(&self, t: i64, n: usize) -> Option<i64> {
-        let before = self.ts.partition_point(|&x| x < t);
-        if n == 0 || n > before {
-            return None;
-        }
-        Some(self.ts[before - n])
-    }
-
     /// Appends the points at `r` to `out` (which must be of the same type).
     pub(crate) fn copy_range_into(&self, r: Range<usize>, out: &mut Points) {
         out.ts.extend_from_slice(&self.ts[r.clone()]);
@@ -186,25 +177,6 @@ impl Points {
             debug_assert!(false, "append of a column of another type");
         });
     }
-
-    /// Inserts a normalized batch; the batch wins on equal timestamps. Appending after the
-    /// last point costs O(batch); a batch reaching back touches only the tail it overlaps.
-    pub(crate) fn upsert(&mut self, batch: Points) {
-        let Some(&first) = batch.ts.first() else {
-            return;
-        };
-        if self.ts.last().is_none_or(|&last| last < first) {
-            self.append(batch);
-            return;
-        }
-        let p = self.ts.partition_point(|&t| t < first);
-        let tail = Points {
-            ts: self.ts.split_off(p),
-            values: each_values!(&mut self.values, v => split_values(v, p)),
-        };
-        let merged = merge_newer(tail, batch);
-        self.append(merged);
-    }
 }
 
 fn gather_into<T: Clone>(v: Vec<T>, keep: &[usize]) -> Values
@@ -215,13 +187,6 @@ where
         .map(|&i| v[i].clone())
         .collect::<Vec<T>>()
         .into_values()
-}
-
-fn split_values<T>(v: &mut Vec<T>, at: usize) -> Values
-where
-    Vec<T>: IntoValues,
-{
-    v.split_off(at).into_values()
 }
 
 /// Wraps a typed `Vec` back into its [`Values`] variant; lets generic helpers return columns.
@@ -376,25 +341,10 @@ mod tests {
     }
 
     #[test]
-    fn upsert_appends_and_merges_late_points() {
-        let mut p = pts(&[1, 5, 9], &[1., 5., 9.]);
-        p.upsert(pts(&[10, 11], &[10., 11.]));
-        p.upsert(pts(&[4, 5, 6], &[4., 50., 6.]));
-        assert_eq!(
-            p,
-            pts(&[1, 4, 5, 6, 9, 10, 11], &[1., 4., 50., 6., 9., 10., 11.])
-        );
-    }
-
-    #[test]
-    fn range_and_nth_before() {
+    fn range_finds_the_points_in_a_closed_interval() {
         let p = pts(&[10, 20, 30, 40], &[1., 2., 3., 4.]);
         assert_eq!(p.range(15, 30), 1..3);
         assert_eq!(p.range(41, 50), 4..4);
         assert_eq!(p.range(30, 20), 0..0);
-        assert_eq!(p.nth_before(30, 1), Some(20));
-        assert_eq!(p.nth_before(30, 2), Some(10));
-        assert_eq!(p.nth_before(30, 3), None);
-        assert_eq!(p.nth_before(30, 0), None);
     }
 }

@@ -168,10 +168,13 @@ impl Inner {
         }
         drop(index);
         let guards: Vec<_> = all.iter().map(|(_, s)| s.read()).collect();
+        // One column per series: borrowed for a series written in order (one run), a copy
+        // of the runs for the others, dropped when this flush ends.
+        let columns: Vec<_> = guards.iter().map(|g| g.points.contiguous()).collect();
         let mut parts: BTreeMap<i64, Vec<(usize, std::ops::Range<usize>)>> = BTreeMap::new();
         let w = self.partition_width();
-        for (si, g) in guards.iter().enumerate() {
-            let ts = &g.points.ts;
+        for (si, column) in columns.iter().enumerate() {
+            let ts = &column.ts;
             let mut i = 0;
             while i < ts.len() {
                 let p = self.partition_of(ts[i]);
@@ -193,7 +196,7 @@ impl Inner {
                     return Ok(None);
                 }
                 let (meta, unit) = &metas[si];
-                wr.series(all[si].0, meta, unit.clone(), &guards[si].points, r)?;
+                wr.series(all[si].0, meta, unit.clone(), &columns[si], r)?;
             }
             out.push(Arc::new(wr.finish()?));
         }

@@ -64,16 +64,13 @@ fn sources<'a>(v: &'a Version, id: SeriesId, start: i64, end: i64) -> Vec<Bounde
     for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
         if let Some(slot) = head.get(id) {
             let d = slot.read();
-            let r = d.points.range(start, end);
-            if !r.is_empty() {
-                let p = d.points.slice(r);
-                if let (Some(&lo), Some(&hi)) = (p.ts.first(), p.ts.last()) {
-                    out.push(Bounded {
-                        lo,
-                        hi,
-                        src: Source::Head(p),
-                    });
-                }
+            let p = d.points.slice(start, end);
+            if let (Some(&lo), Some(&hi)) = (p.ts.first(), p.ts.last()) {
+                out.push(Bounded {
+                    lo,
+                    hi,
+                    src: Source::Head(p),
+                });
             }
         }
     }
@@ -184,10 +181,8 @@ impl Inner {
         for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
             if let Some(slot) = head.get(id) {
                 let d = slot.read();
-                let r = d.points.range(start, end);
-                if !r.is_empty() {
-                    let (lo, hi) = (d.points.ts[r.start], d.points.ts[r.end - 1]);
-                    items.push((lo, hi, r.len() as u64, true));
+                if let Some((lo, hi, n)) = d.points.bounds_in(start, end) {
+                    items.push((lo, hi, n, true));
                 }
             }
         }
@@ -236,9 +231,8 @@ impl Inner {
         for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
             if let Some(slot) = head.get(id) {
                 let d = slot.read();
-                let r = d.points.range(start, end);
-                if !r.is_empty() {
-                    bounds.push((d.points.ts[r.start], d.points.ts[r.end - 1], r.len() as u64));
+                if let Some(b) = d.points.bounds_in(start, end) {
+                    bounds.push(b);
                 }
             }
         }
@@ -261,8 +255,7 @@ impl Inner {
         for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
             if let Some(slot) = head.get(id) {
                 let d = slot.read();
-                let r = d.points.range(start, end);
-                all.extend_from_slice(&d.points.ts[r]);
+                d.points.timestamps_in(start, end, &mut all);
             }
         }
         all.retain(|&t| start <= t && t <= end);
@@ -306,8 +299,7 @@ impl Inner {
         for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
             if let Some(slot) = head.get(id) {
                 let d = slot.read();
-                let k = d.points.ts.partition_point(|&x| x < t);
-                cand.extend_from_slice(&d.points.ts[k.saturating_sub(n)..k]);
+                d.points.last_before(t, n, &mut cand);
             }
         }
         cand.sort_unstable();
@@ -334,7 +326,7 @@ impl Inner {
         for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
             if let Some(slot) = head.get(id) {
                 let d = slot.read();
-                if let (Some(&lo), Some(&hi)) = (d.points.ts.first(), d.points.ts.last()) {
+                if let Some((lo, hi)) = d.points.bounds() {
                     widen(lo, hi);
                 }
             }

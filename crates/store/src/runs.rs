@@ -1,0 +1,337 @@
+//! One series' points in a head as ordered, disjoint sorted runs, so a write that lands in
+//! the past of a series (a second writer, a late batch) costs the run it touches, not a copy
+//! of everything after it.
+//!
+//! ```text
+//!   Runs [ run 0: t 10..19 ] [ run 1: t 20..29 ] [ run 2: t 30..  (grows by appends) ]
+//!          each run a Points (sorted columns), run i's last < run i+1's first
+//! ```
+//!
+//! Appends after the last point extend the last run with no size limit (a series written in
+//! order stays one run, as contiguous as before). A batch that falls in a gap between two runs
+//! is appended to the run before it while that run is small; a batch that overlaps runs is
+//! merged with them (the batch wins on equal timestamps) and the result is cut into runs of
+//! at most [`RUN_POINTS`], so the next late write into that stretch costs at most that much.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::api::ValueType;
+use crate::points::{merge_newer, Points};
+
+/// Size of the runs an out-of-order write leaves behind: small enough that re-merging one
+/// is cheap, large enough that a window read crosses few of them.
+pub(crate) const RUN_POINTS: usize = 4096;
+
+/// The sorted, disjoint runs of one series. Never holds an empty run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Runs {
+    runs: Vec<Points>,
+    value_type: ValueType,
+    len: usize,
+    /// [`RUN_POINTS`], smaller in tests so a few points exercise every case.
+    max_run: usize,
+}
+
+impl Runs {
+    /// No points of type `vt`.
+    pub(crate) fn empty(vt: ValueType) -> Self {
+        Runs {
+            runs: Vec::new(),
+            value_type: vt,
+            len: 0,
+            max_run: RUN_POINTS,
+        }
+    }
+
+    /// First and last timestamp, if any.
+    pub(crate) fn bounds(&self) -> Option<(i64, i64)> {
+        let first = *self.runs.first()?.ts.first()?;
+        let last = *self.runs.last()?.ts.last()?;
+        Some((first, last))
+    }
+
+    /// Inserts a normalized batch (sorted, distinct timestamps); the batch wins on equal
+    /// timestamps.
+    pub(crate) fn upsert(&mut self, batch: Points) {
+        let (Some(&first), Some(&last)) = (batch.ts.first(), batch.ts.last()) else {
+            return;
+        };
+        // Runs i.. end at or after `first`; runs ..j start at or before `last`.
+        let i = self
+            .runs
+            .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
+        let j = self
+            .runs
+            .partition_point(|r| r.ts.first().is_some_and(|&t| t <= last));
+        let before = self.len;
+        if i >= j {
+            self.insert_in_gap(i, batch);
+        } else {
+            self.merge_into(i..j, batch);
+        }
+        debug_assert!(self.len >= before);
+    }
+
+    /// `batch` lies strictly between run `i - 1` and run `i`.
+    fn insert_in_gap(&mut self, i: usize, batch: Points) {
+        self.len += batch.len();
+        let after_last = i == self.runs.len();
+        match i.checked_sub(1).and_then(|k| self.runs.get_mut(k)) {
+            // The last run grows without limit: in-order writes stay one run.
+            Some(prev) if after_last || prev.len() + batch.len() <= self.max_run => {
+                prev.append(batch)
+            }
+            _ => self.runs.insert(i, batch),
+        }
+    }
+
+    /// Merges `batch` with the runs it overlaps and puts the result back in pieces of at
+    /// most [`RUN_POINTS`].
+    fn merge_into(&mut self, overlapped: Range<usize>, batch: Points) {
+        let mut older = Points::with_capacity(
+            self.value_type,
+            self.runs[overlapped.clone()].iter().map(Points::len).sum(),
+        );
+        for r in self.runs.drain(overlapped.clone()) {
+            self.len -= r.len();
+            older.append(r);
+        }
+        let merged = merge_newer(older, batch);
+        self.len += merged.len();
+        let pieces = cut(merged, self.max_run);
+        self.runs.splice(overlapped.start..overlapped.start, pieces);
+    }
+
+    /// Calls `f` with each run and the index range of its points in `[start, end]`, in time
+    /// order, skipping runs with none.
+    pub(crate) fn for_each_in(
+        &self,
+        start: i64,
+        end: i64,
+        mut f: impl FnMut(&Points, Range<usize>),
+    ) {
+        if start > end {
+            return;
+        }
+        let from = self
+            .runs
+            .partition_point(|r| r.ts.last().is_some_and(|&t| t < start));
+        for r in &self.runs[from..] {
+            if r.ts.first().is_some_and(|&t| t > end) {
+                break;
+            }
+            let range = r.range(start, end);
+            if !range.is_empty() {
+                f(r, range);
+            }
+        }
+    }
+
+    /// The points in `[start, end]` as one sorted column.
+    pub(crate) fn slice(&self, start: i64, end: i64) -> Points {
+        let mut out = Points::empty(self.value_type);
+        self.for_each_in(start, end, |r, range| r.copy_range_into(range, &mut out));
+        out
+    }
+
+    /// First and last timestamp in `[start, end]` and how many points lie there.
+    pub(crate) fn bounds_in(&self, start: i64, end: i64) -> Option<(i64, i64, u64)> {
+        let mut found: Option<(i64, i64, u64)> = None;
+        self.for_each_in(start, end, |r, range| {
+            let (lo, hi) = (r.ts[range.start], r.ts[range.end - 1]);
+            let n = range.len() as u64;
+            found = Some(found.map_or((lo, hi, n), |(a, _, m)| (a, hi, m + n)));
+        });
+        found
+    }
+
+    /// Appends the timestamps in `[start, end]` to `out`.
+    pub(crate) fn timestamps_in(&self, start: i64, end: i64, out: &mut Vec<i64>) {
+        self.for_each_in(start, end, |r, range| out.extend_from_slice(&r.ts[range]));
+    }
+
+    /// Up to the last `n` timestamps strictly before `t`, ascending, appended to `out`.
+    pub(crate) fn last_before(&self, t: i64, n: usize, out: &mut Vec<i64>) {
+        let upto = self
+            .runs
+            .partition_point(|r| r.ts.first().is_some_and(|&x| x < t));
+        let mut taken: Vec<&[i64]> = Vec::new();
+        let mut got = 0;
+        for r in self.runs[..upto].iter().rev() {
+            if got >= n {
+                break;
+            }
+            let k = r.ts.partition_point(|&x| x < t);
+            let take = &r.ts[k.saturating_sub(n - got)..k];
+            got += take.len();
+            taken.push(take);
+        }
+        for s in taken.into_iter().rev() {
+            out.extend_from_slice(s);
+        }
+    }
+
+    /// Timestamp of the `n`-th point strictly before `t` (n = 1: the previous point).
+    pub(crate) fn nth_before(&self, t: i64, n: usize) -> Option<i64> {
+        if n == 0 {
+            return None;
+        }
+        let mut last = Vec::with_capacity(n.min(RUN_POINTS));
+        self.last_before(t, n, &mut last);
+        if last.len() < n {
+            return None;
+        }
+        last.first().copied()
+    }
+
+    /// Every point as one column: borrowed when the series is one run (a series written in
+    /// order), copied otherwise. Flushing uses it, so a copy lives only while one flush runs.
+    pub(crate) fn contiguous(&self) -> Cow<'_, Points> {
+        match self.runs.as_slice() {
+            [] => Cow::Owned(Points::empty(self.value_type)),
+            [one] => Cow::Borrowed(one),
+            many => Cow::Owned(concat(self.value_type, many, self.len)),
+        }
+    }
+}
+
+/// The runs one after another (they are ordered and disjoint, so the result is sorted).
+fn concat(vt: ValueType, runs: &[Points], len: usize) -> Points {
+    let mut all = Points::with_capacity(vt, len);
+    for r in runs {
+        r.copy_range_into(0..r.len(), &mut all);
+    }
+    all
+}
+
+/// `p` in pieces of at most `max` points (itself if it is that small).
+fn cut(p: Points, max: usize) -> Vec<Points> {
+    if p.len() <= max {
+        return vec![p];
+    }
+    (0..p.len())
+        .step_by(max)
+        .map(|at| p.slice(at..(at + max).min(p.len())))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::Values;
+
+    fn pts(ts: &[i64], v: &[f64]) -> Points {
+        Points {
+            ts: ts.to_vec(),
+            values: Values::Double(v.to_vec()),
+        }
+    }
+
+    fn small(max_run: usize) -> Runs {
+        Runs {
+            max_run,
+            ..Runs::empty(ValueType::Double)
+        }
+    }
+
+    /// Runs non-empty, each sorted, each ending before the next starts; `len` their sum.
+    fn assert_well_formed(r: &Runs) {
+        assert!(r.runs.iter().all(|p| !p.is_empty()));
+        assert!(r.runs.iter().all(|p| p.ts.windows(2).all(|w| w[0] < w[1])));
+        assert!(r.runs.windows(2).all(|w| w[0].ts.last() < w[1].ts.first()));
+        assert_eq!(r.len, r.runs.iter().map(Points::len).sum::<usize>());
+    }
+
+    #[test]
+    fn upsert_appends_and_merges_late_points() {
+        let mut r = small(4);
+        r.upsert(pts(&[1, 5, 9], &[1., 5., 9.]));
+        r.upsert(pts(&[10, 11], &[10., 11.]));
+        r.upsert(pts(&[4, 5, 6], &[4., 50., 6.]));
+        assert_well_formed(&r);
+        assert_eq!(
+            *r.contiguous(),
+            pts(&[1, 4, 5, 6, 9, 10, 11], &[1., 4., 50., 6., 9., 10., 11.])
+        );
+        // The merge cut the series into runs of at most 4.
+        assert!(r.runs.iter().all(|p| p.len() <= 4));
+    }
+
+    #[test]
+    fn in_order_writes_stay_one_run_and_gap_writes_join_the_run_before() {
+        let mut r = small(4);
+        for k in 0..10 {
+            r.upsert(pts(&[100 + 2 * k, 101 + 2 * k], &[1., 2.]));
+        }
+        assert_eq!(r.runs.len(), 1, "appends grow the last run without limit");
+        r.upsert(pts(&[1, 2], &[1., 2.]));
+        r.upsert(pts(&[3], &[3.]));
+        assert_eq!(
+            r.runs.len(),
+            2,
+            "a write into the gap joins the small run before it"
+        );
+        assert_well_formed(&r);
+    }
+
+    #[test]
+    fn window_reads_cross_runs() {
+        let mut r = small(2);
+        r.upsert(pts(&[10, 20, 30, 40, 50], &[1., 2., 3., 4., 5.]));
+        r.upsert(pts(&[25], &[2.5]));
+        assert!(r.runs.len() > 1);
+        assert_eq!(r.slice(15, 40), pts(&[20, 25, 30, 40], &[2., 2.5, 3., 4.]));
+        assert_eq!(r.bounds_in(15, 40), Some((20, 40, 4)));
+        assert_eq!(r.bounds_in(41, 49), None);
+        assert_eq!(r.bounds(), Some((10, 50)));
+        assert_eq!(r.nth_before(30, 1), Some(25));
+        assert_eq!(r.nth_before(30, 3), Some(10));
+        assert_eq!(r.nth_before(30, 4), None);
+        assert_eq!(r.nth_before(30, 0), None);
+        let mut last = Vec::new();
+        r.last_before(41, 3, &mut last);
+        assert_eq!(last, vec![25, 30, 40]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Any sequence of batches gives what a map from timestamp to the latest value
+        /// gives, and every read agrees with that map.
+        #[test]
+        fn matches_a_map_of_latest_values(
+            batches in prop::collection::vec(prop::collection::vec((0i64..300, -5.0f64..5.0), 1..40), 1..30),
+            max_run in 1usize..9,
+            window in (0i64..300, 0i64..300),
+            n in 0usize..12,
+        ) {
+            let mut runs = small(max_run);
+            let mut model = BTreeMap::new();
+            for batch in batches {
+                let (ts, v): (Vec<i64>, Vec<f64>) = batch.iter().copied().unzip();
+                for &(t, x) in &batch {
+                    model.insert(t, x);
+                }
+                runs.upsert(Points::normalize(ts, Values::Double(v)));
+                assert_well_formed(&runs);
+            }
+            let all: Vec<(i64, f64)> = model.iter().map(|(&t, &x)| (t, x)).collect();
+            let (ts, v): (Vec<i64>, Vec<f64>) = all.iter().copied().unzip();
+            prop_assert_eq!(&*runs.contiguous(), &pts(&ts, &v));
+            let (a, b) = window;
+            let inside: Vec<(i64, f64)> = model.range(a..=b.max(a)).map(|(&t, &x)| (t, x)).collect();
+            let (wts, wv): (Vec<i64>, Vec<f64>) = inside.iter().copied().unzip();
+            prop_assert_eq!(runs.slice(a, b.max(a)), pts(&wts, &wv));
+            let want = inside.first().map(|f| (f.0, inside[inside.len() - 1].0, inside.len() as u64));
+            prop_assert_eq!(runs.bounds_in(a, b.max(a)), want);
+            let before: Vec<i64> = model.range(..a).map(|(&t, _)| t).collect();
+            let nth = n.checked_sub(1).and_then(|k| before.iter().rev().nth(k).copied());
+            prop_assert_eq!(runs.nth_before(a, n), nth);
+        }
+    }
+}
