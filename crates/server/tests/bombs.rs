@@ -285,3 +285,97 @@ async fn a_json_body_of_many_tiny_batches_is_refused_by_count() -> Result<()> {
     ensure!(json!(error.param("limit")) == json!("10"));
     nothing_stored(&server, &rid, "c0").await
 }
+
+async fn post_binary(
+    server: &TestServer,
+    path: &str,
+    body: Vec<u8>,
+    encoding: Option<&str>,
+) -> Result<Reply> {
+    let mut request = reqwest::Client::new()
+        .post(server.url(path))
+        .header("content-type", "application/x-protobuf")
+        .timeout(Duration::from_secs(20))
+        .body(body);
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await?.to_vec();
+    Ok(Reply { status, body })
+}
+
+/// The columnar writer and remote write go through the same decoder as `/nominal`: a zstd
+/// bomb (with or without its decoded size in the frame) is cut at the body limit, and
+/// millions of empty batches or time series are refused by count before prost sees them.
+#[tokio::test]
+async fn columnar_and_remote_write_bodies_are_bounded_like_nominal_ones() -> Result<()> {
+    use sightline_wire::proto::columnar;
+    let server = TestServer::start_with(
+        ServerConfig {
+            max_body_bytes: 8 * MIB,
+            max_series_per_request: 1000,
+            ..ServerConfig::default()
+        },
+        None,
+    )
+    .await?;
+    let rid = rid();
+    const COLUMNAR: &str = "/storage/writer/v1/nominal-columnar";
+    // Empty `RecordsBatch`es are the same two bytes as empty `Series`.
+    let plain = empty_series_bytes(64);
+    for bomb in [
+        zstd::bulk::compress(&plain, 19)?,
+        zstd::stream::encode_all(plain.as_slice(), 19)?,
+    ] {
+        let error = post_binary(&server, COLUMNAR, bomb, Some("zstd"))
+            .await?
+            .conjure_error(413)?;
+        ensure!(
+            error.error_name == "NominalChannelWriter:PointsTooLarge",
+            "{error:?}"
+        );
+    }
+    // A real batch first, so "nothing stored" can fail.
+    let now = server.now();
+    let mut body = columnar::WriteBatchesRequest {
+        batches: vec![columnar::RecordsBatch {
+            channel: "x".into(),
+            tags: Default::default(),
+            points: Some(columnar::Points {
+                timestamps: vec![columnar::Timestamp {
+                    seconds: Some(now / SEC),
+                    nanos: Some(0),
+                }],
+                values: Some(columnar::Values::DoublePoints(columnar::DoublePoints {
+                    points: vec![1.0],
+                })),
+            }),
+        }],
+        data_source_rid: rid.clone(),
+    }
+    .encode_to_vec();
+    body.extend(empty_series_bytes(4));
+    let compressed = zstd::bulk::compress(&body, 3)?;
+    for (bytes, encoding) in [(compressed, Some("zstd")), (body, None)] {
+        let error = post_binary(&server, COLUMNAR, bytes, encoding)
+            .await?
+            .conjure_error(413)?;
+        ensure!(error.param("counted") == Some("series"), "{error:?}");
+        ensure!(error.param("limit") == Some("1000"), "{error:?}");
+    }
+    nothing_stored(&server, &rid, "x").await?;
+    // Remote write: empty `TimeSeries` are field 1 too.
+    let remote = snap::raw::Encoder::new().compress_vec(&empty_series_bytes(4))?;
+    let error = post_binary(
+        &server,
+        &format!("/storage/writer/v1/prometheus/{rid}"),
+        remote,
+        Some("snappy"),
+    )
+    .await?
+    .conjure_error(413)?;
+    ensure!(error.param("counted") == Some("series"), "{error:?}");
+    Ok(())
+}

@@ -127,6 +127,39 @@ async fn columnar_protobuf_plain_and_zstd_are_stored() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn zstd_frames_that_declare_their_size_decode_whole() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let rid = rid();
+    // `zstd::bulk` writes the decoded size into the frame: decoded in one call.
+    let sized = zstd::bulk::compress(
+        &columnar_request(&rid, vec![double_batch("thrust", &[(BASE, 1.0)])]),
+        3,
+    )?;
+    post_protobuf(&server, COLUMNAR, Some("zstd"), sized)
+        .await?
+        .no_content()?;
+    // Two frames, the first declaring only its own size: the whole body still decodes.
+    let body = columnar_request(
+        &rid,
+        vec![
+            double_batch("thrust", &[(BASE + SEC, 2.0)]),
+            double_batch("thrust", &[(BASE + 2 * SEC, 3.0)]),
+        ],
+    );
+    let (a, b) = body.split_at(body.len() / 2);
+    let mut frames = zstd::bulk::compress(a, 3)?;
+    frames.extend(zstd::bulk::compress(b, 3)?);
+    post_protobuf(&server, COLUMNAR, Some("zstd"), frames)
+        .await?
+        .no_content()?;
+    assert_eq!(
+        points(&server, &rid, "thrust").await?,
+        vec![(BASE, 1.0), (BASE + SEC, 2.0), (BASE + 2 * SEC, 3.0)]
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_bad_columnar_protobuf_body_stores_nothing() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let rid = rid();

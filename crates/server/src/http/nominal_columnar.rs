@@ -3,9 +3,10 @@
 //! `Content-Encoding: zstd`. The dataset is named inside the body. Validate all, then store.
 
 use super::convert::{dataset_rid, timestamps_of, unsupported};
-use super::encoded::{self, Encoding};
+use super::encoded::{self, Encoding, Format};
+use super::proto_scan::Shape;
 use crate::app::App;
-use crate::error::{blocking, ApiError, IngestError};
+use crate::error::{ApiError, IngestError};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +17,16 @@ use sightline_wire::conjure::SafeLong;
 use sightline_wire::proto::columnar::{self, WriteBatchesRequest};
 use std::sync::Arc;
 
-const EXPECTED: &str = "WriteBatchesRequest (columnar protobuf)";
+/// The body: plain or zstd, counted as a `WriteBatchesRequest`. Parsed-form bytes per point:
+/// prost's timestamp (two optional i64) and value plus the store's columns; per series: the
+/// batch struct, channel and tag map.
+static FORMAT: Format = Format {
+    expected: "WriteBatchesRequest (columnar protobuf)",
+    accepts: &[Encoding::Identity, Encoding::Zstd],
+    absent: Encoding::Identity,
+    shape: Shape::Columnar,
+    parsed_bytes: (56, 200),
+};
 
 /// The handler.
 pub(crate) async fn write_nominal_columnar(
@@ -25,13 +35,9 @@ pub(crate) async fn write_nominal_columnar(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let limit = app.config.max_body_bytes;
-    let encoding = Encoding::of(&headers, EXPECTED)?;
-    let bytes = encoded::read_bytes(body, limit).await?;
-    let writes = blocking(move || {
-        let raw = encoded::decode(bytes, encoding, limit, EXPECTED)?;
+    let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, |raw| {
         let request = WriteBatchesRequest::decode(raw)
-            .map_err(|e| encoded::malformed(EXPECTED, e.to_string()))?;
+            .map_err(|e| encoded::malformed(FORMAT.expected, e.to_string()))?;
         Ok(convert(request)?)
     })
     .await?;

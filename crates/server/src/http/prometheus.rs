@@ -12,9 +12,10 @@
 //! shutting down, which a retry fixes.
 
 use super::convert::{dataset_rid, timestamps_of};
-use super::encoded::{self, Encoding};
+use super::encoded::{self, Encoding, Format};
+use super::proto_scan::Shape;
 use crate::app::App;
-use crate::error::{blocking, ApiError, IngestError};
+use crate::error::{ApiError, IngestError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -28,6 +29,16 @@ use std::sync::Arc;
 
 const EXPECTED: &str = "Prometheus remote write WriteRequest (snappy protobuf)";
 
+/// The body: always snappy block-compressed (some senders omit the header). Parsed-form
+/// bytes per sample: prost's sample plus the store's columns; per series: its labels.
+static FORMAT: Format = Format {
+    expected: EXPECTED,
+    accepts: &[Encoding::Snappy],
+    absent: Encoding::Snappy,
+    shape: Shape::Prometheus,
+    parsed_bytes: (40, 200),
+};
+
 /// The label that names the metric.
 const METRIC_NAME_LABEL: &str = "__name__";
 
@@ -39,20 +50,7 @@ pub(crate) async fn write_prometheus(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let limit = app.config.max_body_bytes;
-    // Remote write bodies are always snappy block-compressed; some senders omit the header.
-    let encoding = match Encoding::of(&headers, EXPECTED)? {
-        Encoding::Identity | Encoding::Snappy => Encoding::Snappy,
-        Encoding::Zstd => {
-            return Err(encoded::malformed(
-                EXPECTED,
-                "remote write bodies are snappy-compressed, not zstd".to_string(),
-            ))
-        }
-    };
-    let bytes = encoded::read_bytes(body, limit).await?;
-    let writes = blocking(move || {
-        let raw = encoded::decode(bytes, encoding, limit, EXPECTED)?;
+    let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, move |raw| {
         let request =
             WriteRequest::decode(raw).map_err(|e| encoded::malformed(EXPECTED, e.to_string()))?;
         Ok(convert(&rid, request)?)

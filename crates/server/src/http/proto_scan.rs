@@ -1,22 +1,38 @@
-//! Counting the series and points of a protobuf `WriteRequestNominal` from its wire bytes,
-//! before prost allocates them: a 2-byte empty `Series` decodes to a ~100-byte struct, so a
-//! small body could otherwise become gigabytes. The scan walks the length-delimited fields
-//! it needs (request → series → points → the typed point list) and skips everything else,
-//! allocating nothing; it stops as soon as a count passes its limit.
+//! Counting the series and points of a protobuf write from its wire bytes, before prost
+//! allocates them: a 2-byte empty `Series` decodes to a ~100-byte struct, so a small body
+//! could otherwise become gigabytes. The scan walks the length-delimited fields it needs
+//! and skips everything else, allocating nothing; it stops as soon as a count passes its
+//! limit. Each [`Shape`] is one writer's message:
 //!
 //! ```text
-//! WriteRequestNominal { 1: Series* }
-//!   Series { 3: Points }
-//!     Points { 1..6: <Type>Points }      (the oneof)
-//!       <Type>Points { 1: <Type>Point* }  (each one counted)
+//! Nominal:    WriteRequestNominal { 1: Series* }
+//!               Series { 3: Points }
+//!                 Points { 1..6: <Type>Points }      (the oneof)
+//!                   <Type>Points { 1: <Type>Point* }  (each one counted)
+//! Columnar:   WriteBatchesRequest { 1: RecordsBatch* }
+//!               RecordsBatch { 3: Points }
+//!                 Points { 1: Timestamp* }            (one per point, each counted)
+//! Prometheus: WriteRequest { 1: TimeSeries* }
+//!               TimeSeries { 2: Sample* }             (each counted)
 //! ```
+
+/// Which message a body holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `WriteRequestNominal` (`/nominal/{rid}`).
+    Nominal,
+    /// `WriteBatchesRequest` (`/nominal-columnar`).
+    Columnar,
+    /// Prometheus `WriteRequest` (remote write).
+    Prometheus,
+}
 
 use prost::bytes::Buf as _;
 use prost::encoding::{decode_key, decode_varint, WireType};
 
 /// Why a scan stopped.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum ScanStop {
+pub(crate) enum ScanStop {
     /// The bytes are not a well-formed protobuf message.
     Malformed(&'static str),
     /// More series than allowed; `seen` is how many were counted when the scan stopped.
@@ -26,20 +42,20 @@ pub(super) enum ScanStop {
 }
 
 /// Limits the scan checks.
-pub(super) struct Limits {
-    pub(super) series: usize,
-    pub(super) points: usize,
+pub(crate) struct Limits {
+    pub(crate) series: usize,
+    pub(crate) points: usize,
 }
 
 /// How many series and points a request carries.
 #[derive(Debug, PartialEq, Eq, Default)]
-pub(super) struct Counts {
-    pub(super) series: usize,
-    pub(super) points: usize,
+pub(crate) struct Counts {
+    pub(crate) series: usize,
+    pub(crate) points: usize,
 }
 
 /// Counts series and points of the request in `buf`, stopping at the first limit passed.
-pub(super) fn check_counts(buf: &[u8], limits: &Limits) -> Result<Counts, ScanStop> {
+pub(crate) fn check_counts(buf: &[u8], shape: Shape, limits: &Limits) -> Result<Counts, ScanStop> {
     let mut series = 0usize;
     let mut points = 0usize;
     for_each_field(buf, |field, wire, body| {
@@ -48,7 +64,11 @@ pub(super) fn check_counts(buf: &[u8], limits: &Limits) -> Result<Counts, ScanSt
             if series > limits.series {
                 return Err(ScanStop::TooManySeries { seen: series });
             }
-            count_series_points(body, &mut points, limits.points)?;
+            match shape {
+                Shape::Nominal => count_series_points(body, &mut points, limits.points)?,
+                Shape::Columnar => count_batch_points(body, &mut points, limits.points)?,
+                Shape::Prometheus => count_items(body, 2, &mut points, limits.points)?,
+            }
         }
         Ok(())
     })?;
@@ -65,16 +85,36 @@ fn count_series_points(series: &[u8], points: &mut usize, limit: usize) -> Resul
             if !(1..=6).contains(&kind) || wire != WireType::LengthDelimited {
                 return Ok(());
             }
-            for_each_field(list, |item, wire, _| {
-                if item == 1 && wire == WireType::LengthDelimited {
-                    *points += 1;
-                    if *points > limit {
-                        return Err(ScanStop::TooManyPoints { seen: *points });
-                    }
-                }
-                Ok(())
-            })
+            count_items(list, 1, points, limit)
         })
+    })
+}
+
+/// `RecordsBatch { 3: Points { 1: Timestamp* } }`: one timestamp per point.
+fn count_batch_points(batch: &[u8], points: &mut usize, limit: usize) -> Result<(), ScanStop> {
+    for_each_field(batch, |field, wire, body| {
+        if field != 3 || wire != WireType::LengthDelimited {
+            return Ok(());
+        }
+        count_items(body, 1, points, limit)
+    })
+}
+
+/// Counts the length-delimited fields numbered `item` of one message into `points`.
+fn count_items(
+    message: &[u8],
+    item: u32,
+    points: &mut usize,
+    limit: usize,
+) -> Result<(), ScanStop> {
+    for_each_field(message, |field, wire, _| {
+        if field == item && wire == WireType::LengthDelimited {
+            *points += 1;
+            if *points > limit {
+                return Err(ScanStop::TooManyPoints { seen: *points });
+            }
+        }
+        Ok(())
     })
 }
 
@@ -157,6 +197,54 @@ mod tests {
         .encode_to_vec()
     }
 
+    fn check_counts_nominal(buf: &[u8], limits: &Limits) -> Result<Counts, ScanStop> {
+        check_counts(buf, Shape::Nominal, limits)
+    }
+
+    #[test]
+    fn columnar_and_prometheus_count_their_points() {
+        let batch = columnar::RecordsBatch {
+            channel: "c".into(),
+            tags: Default::default(),
+            points: Some(columnar::Points {
+                timestamps: vec![columnar::Timestamp::default(); 7],
+                values: Some(columnar::Values::DoublePoints(columnar::DoublePoints {
+                    points: vec![1.0; 7],
+                })),
+            }),
+        };
+        let request = columnar::WriteBatchesRequest {
+            batches: vec![batch; 3],
+            data_source_rid: "ri".into(),
+        }
+        .encode_to_vec();
+        assert_eq!(
+            check_counts(&request, Shape::Columnar, &ROOMY),
+            Ok(Counts {
+                series: 3,
+                points: 21
+            })
+        );
+        let series = sightline_wire::prometheus::TimeSeries {
+            labels: vec![sightline_wire::prometheus::Label {
+                name: "__name__".into(),
+                value: "m".into(),
+            }],
+            samples: vec![sightline_wire::prometheus::Sample::default(); 5],
+        };
+        let request = sightline_wire::prometheus::WriteRequest {
+            timeseries: vec![series; 2],
+        }
+        .encode_to_vec();
+        assert_eq!(
+            check_counts(&request, Shape::Prometheus, &ROOMY),
+            Ok(Counts {
+                series: 2,
+                points: 10
+            })
+        );
+    }
+
     const ROOMY: Limits = Limits {
         series: 100,
         points: 1000,
@@ -165,23 +253,23 @@ mod tests {
     #[test]
     fn counts_within_limits_pass() {
         assert_eq!(
-            check_counts(&request(10, 100), &ROOMY),
+            check_counts_nominal(&request(10, 100), &ROOMY),
             Ok(Counts {
                 series: 10,
                 points: 1000
             })
         );
-        assert_eq!(check_counts(&[], &ROOMY), Ok(Counts::default()));
+        assert_eq!(check_counts_nominal(&[], &ROOMY), Ok(Counts::default()));
     }
 
     #[test]
     fn too_many_series_or_points_stop_the_scan() {
         assert_eq!(
-            check_counts(&request(101, 0), &ROOMY),
+            check_counts_nominal(&request(101, 0), &ROOMY),
             Err(ScanStop::TooManySeries { seen: 101 })
         );
         assert_eq!(
-            check_counts(&request(2, 501), &ROOMY),
+            check_counts_nominal(&request(2, 501), &ROOMY),
             Err(ScanStop::TooManyPoints { seen: 1001 })
         );
     }
@@ -190,7 +278,7 @@ mod tests {
     fn truncated_bytes_are_malformed() {
         let bytes = request(3, 3);
         assert!(matches!(
-            check_counts(&bytes[..bytes.len() - 1], &ROOMY),
+            check_counts_nominal(&bytes[..bytes.len() - 1], &ROOMY),
             Err(ScanStop::Malformed(_))
         ));
     }
