@@ -422,37 +422,41 @@ fn malformed_files_are_refused_with_line_and_column() {
 }
 
 #[test]
-fn nominal_format_imports_the_same_points() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = common::start(data.path(), &[]);
-    let files = tempfile::tempdir().expect("tempdir");
-    let path = files.path().join("proto.csv");
-    let s = T0 / SEC;
-    std::fs::write(
-        &path,
-        format!(
-            "time,p,mode\n{s}.5,1.25,idle\n{},,run\n{},-3,\n",
-            s + 1,
-            s + 2
-        ),
-    )
-    .expect("write");
-    let output = import(
-        &server.url,
-        &[&path],
-        &["--format", "nominal", "--tag", "rig=B", "--units", "p=bar"],
-    );
-    assert_ok(&output);
-    assert_eq!(
-        doubles(&server.url, "p", &[("rig", "B")]),
-        vec![(T0 + SEC / 2, 1.25), (T0 + 2 * SEC, -3.0)]
-    );
-    assert_eq!(
-        strings(&server.url, "mode"),
-        vec![
-            (T0 + SEC / 2, "idle".to_string()),
-            (T0 + SEC, "run".to_string())
-        ]
-    );
-    assert_eq!(unit(&server.url, "p")["single"]["success"], "bar");
+/// The default (`nominal-columnar`) is what the other tests use; the row protobuf and the
+/// JSON columnar writer import the same points.
+fn every_format_imports_the_same_points() {
+    for format in ["nominal", "columnar"] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let server = common::start(data.path(), &[]);
+        let files = tempfile::tempdir().expect("tempdir");
+        let path = files.path().join("proto.csv");
+        let s = T0 / SEC;
+        std::fs::write(
+            &path,
+            format!(
+                "time,p,mode\n{s}.5,1.25,idle\n{},,run\n{},-3,\n",
+                s + 1,
+                s + 2
+            ),
+        )
+        .expect("write");
+        let output = import(
+            &server.url,
+            &[&path],
+            &["--format", format, "--tag", "rig=B", "--units", "p=bar"],
+        );
+        assert_ok(&output);
+        assert_eq!(
+            doubles(&server.url, "p", &[("rig", "B")]),
+            vec![(T0 + SEC / 2, 1.25), (T0 + 2 * SEC, -3.0)]
+        );
+        assert_eq!(
+            strings(&server.url, "mode"),
+            vec![
+                (T0 + SEC / 2, "idle".to_string()),
+                (T0 + SEC, "run".to_string())
+            ]
+        );
+        assert_eq!(unit(&server.url, "p")["single"]["success"], "bar");
+    }
 }

@@ -3,7 +3,7 @@
 //! Memory is bounded by the chunk size, whatever the file size; a resumed read seeks straight
 //! to the checkpointed byte offset.
 
-use super::chunk::{Chunk, Position, SeriesColumn, Values};
+use super::chunk::{Chunk, ChunkBuilder, Position, Values};
 use super::error::ImportError;
 use super::schema::{self, ChannelSpec, Kind, Schema, SAMPLE_ROWS};
 use super::time::TimeFormat;
@@ -11,7 +11,6 @@ use csv::ByteRecord;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// How to read the columns, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -110,23 +109,8 @@ impl CsvSource {
         &mut self,
         target_points: usize,
     ) -> Result<Option<Chunk>, ImportError> {
-        let mut series: Vec<SeriesColumn> = self
-            .schema
-            .channels
-            .iter()
-            .map(|c| SeriesColumn {
-                channel: Arc::from(c.name.as_str()),
-                timestamps: Vec::new(),
-                values: match c.kind {
-                    Kind::Numeric => Values::Doubles(Vec::new()),
-                    Kind::Text => Values::Strings(Vec::new()),
-                },
-            })
-            .collect();
-        let first_line = self.position.line;
-        let (mut rows, mut points) = (0u64, 0usize);
-        let mut time_range: Option<(i64, i64)> = None;
-        while points < target_points {
+        let mut chunk = ChunkBuilder::new(&self.schema, self.position.line, target_points);
+        while chunk.points() < target_points {
             let (record, line) = match self.sampled.pop_front() {
                 Some((record, end)) => {
                     self.position = end;
@@ -157,33 +141,19 @@ impl CsvSource {
                 continue; // blank line
             }
             let t = parse_time(&self.path, &self.schema, record, line)?;
-            time_range = Some(match time_range {
-                Some((lo, hi)) => (lo.min(t), hi.max(t)),
-                None => (t, t),
-            });
-            rows += 1;
-            for (spec, column) in self.schema.channels.iter().zip(series.iter_mut()) {
+            chunk.row(t);
+            for (i, spec) in self.schema.channels.iter().enumerate() {
                 let cell = record.get(spec.index).unwrap_or(b"").trim_ascii();
                 if cell.is_empty() {
                     continue;
                 }
-                push_cell(&self.path, spec, column, cell, line)?;
-                column.timestamps.push(t);
-                points += 1;
+                if let Some(values) = chunk.values(i) {
+                    push_cell(&self.path, spec, values, cell, line)?;
+                    chunk.pushed(i, t);
+                }
             }
         }
-        if rows == 0 {
-            return Ok(None);
-        }
-        series.retain(|s| !s.timestamps.is_empty());
-        Ok(Some(Chunk {
-            series,
-            rows,
-            points: points as u64,
-            time_range,
-            first_line,
-            end: self.position,
-        }))
+        Ok(chunk.finish(self.position))
     }
 }
 
@@ -217,12 +187,12 @@ fn parse_time(
 fn push_cell(
     path: &Path,
     spec: &ChannelSpec,
-    column: &mut SeriesColumn,
+    values: &mut Values,
     cell: &[u8],
     line: u64,
 ) -> Result<(), ImportError> {
     let text = std::str::from_utf8(cell);
-    match &mut column.values {
+    match values {
         Values::Doubles(values) => {
             let value = text
                 .ok()

@@ -1,8 +1,10 @@
 //! Request bodies: a chunk as a `WriteColumnBatchesRequest` (`POST
 //! /storage/writer/v1/columnar`), written straight into a byte buffer because this is the
 //! importer's hot loop (tens of millions of timestamps); the same chunk as the upstream
-//! streaming clients' protobuf `WriteRequestNominal` (`--format nominal`); and the small
-//! row-writer body that sets channel units (neither carries units).
+//! streaming clients' protobuf `WriteRequestNominal` (`--format nominal`); the same chunk as
+//! the columnar protobuf `WriteBatchesRequest` (`--format nominal-columnar`, the default:
+//! the cheapest body for the server to decode); and the small row-writer body that sets
+//! channel units (none of them carries units).
 
 use super::chunk::{Chunk, SeriesColumn, Values};
 use std::collections::BTreeMap;
@@ -199,6 +201,55 @@ fn json_double(v: f64, buffer: &mut ryu::Buffer, out: &mut Vec<u8>) {
     }
 }
 
+impl Encoder {
+    /// The columnar protobuf `WriteBatchesRequest` of `chunk`
+    /// (`POST /storage/writer/v1/nominal-columnar`): per channel a column of timestamps
+    /// and one packed column of values.
+    pub(crate) fn columnar_proto(&self, chunk: &Chunk) -> Vec<u8> {
+        use prost::Message as _;
+        use sightline_wire::proto::columnar::{
+            DoublePoints, Points, RecordsBatch, StringPoints, Timestamp, Values as Column,
+            WriteBatchesRequest,
+        };
+        let tags: std::collections::HashMap<String, String> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let batches = chunk
+            .series
+            .iter()
+            .map(|s| RecordsBatch {
+                channel: s.channel.to_string(),
+                tags: tags.clone(),
+                points: Some(Points {
+                    timestamps: s
+                        .timestamps
+                        .iter()
+                        .map(|&t| Timestamp {
+                            seconds: Some(t.div_euclid(1_000_000_000)),
+                            nanos: Some(t.rem_euclid(1_000_000_000)),
+                        })
+                        .collect(),
+                    values: Some(match &s.values {
+                        Values::Doubles(v) => {
+                            Column::DoublePoints(DoublePoints { points: v.clone() })
+                        }
+                        Values::Strings(v) => {
+                            Column::StringPoints(StringPoints { points: v.clone() })
+                        }
+                    }),
+                }),
+            })
+            .collect();
+        WriteBatchesRequest {
+            batches,
+            data_source_rid: self.dataset.clone(),
+        }
+        .encode_to_vec()
+    }
+}
+
 fn json_string(s: &str, out: &mut Vec<u8>) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
@@ -259,5 +310,24 @@ mod tests {
                 .expect("decodes as the protobuf type");
         assert_eq!(proto.series.len(), 2);
         assert_eq!(proto.series[0].tags.get("k").map(String::as_str), Some("v"));
+
+        let columnar = sightline_wire::proto::columnar::WriteBatchesRequest::decode(
+            encoder.columnar_proto(&chunk).as_slice(),
+        )
+        .expect("decodes as the columnar protobuf type");
+        assert_eq!(columnar.data_source_rid, "ri.x");
+        assert_eq!(columnar.batches.len(), 2);
+        let first = columnar.batches[0].points.clone().unwrap_or_default();
+        assert_eq!(
+            first.timestamps[0],
+            sightline_wire::proto::columnar::Timestamp {
+                seconds: Some(-1),
+                nanos: Some(999_999_999)
+            }
+        );
+        assert_eq!(
+            columnar.batches[1].tags.get("k").map(String::as_str),
+            Some("v")
+        );
     }
 }

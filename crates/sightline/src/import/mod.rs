@@ -83,9 +83,10 @@ pub(crate) struct ImportArgs {
     /// Points per request.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     batch_points: u64,
-    /// Writer endpoint: `columnar` (JSON, the default) or `nominal` (the upstream streaming
-    /// clients' protobuf; less server CPU per point, so faster on a busy machine).
-    #[arg(long, value_enum, default_value = "columnar")]
+    /// Writer endpoint: `nominal-columnar` (columnar protobuf, the default: the least
+    /// server CPU per point), `columnar` (JSON) or `nominal` (the upstream streaming
+    /// clients' row protobuf).
+    #[arg(long, value_enum, default_value = "nominal-columnar")]
     format: pipeline::Format,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]

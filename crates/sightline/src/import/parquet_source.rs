@@ -4,7 +4,7 @@
 //! A resumed read skips whole row groups by their metadata, then the rows before the
 //! checkpoint within the first group.
 
-use super::chunk::{Chunk, Position, SeriesColumn, Values};
+use super::chunk::{Chunk, ChunkBuilder, Position, Values};
 use super::csv_source::ColumnOptions;
 use super::error::ImportError;
 use super::schema::{self, ChannelSpec, Kind, Schema};
@@ -16,7 +16,6 @@ use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A Parquet file being read.
 pub(crate) struct ParquetSource {
@@ -120,23 +119,8 @@ impl ParquetSource {
         &mut self,
         target_points: usize,
     ) -> Result<Option<Chunk>, ImportError> {
-        let mut series: Vec<SeriesColumn> = self
-            .schema
-            .channels
-            .iter()
-            .map(|c| SeriesColumn {
-                channel: Arc::from(c.name.as_str()),
-                timestamps: Vec::new(),
-                values: match c.kind {
-                    Kind::Numeric => Values::Doubles(Vec::new()),
-                    Kind::Text => Values::Strings(Vec::new()),
-                },
-            })
-            .collect();
-        let first_line = self.done + 1;
-        let (mut rows, mut points) = (0u64, 0usize);
-        let mut time_range: Option<(i64, i64)> = None;
-        while points < target_points {
+        let mut chunk = ChunkBuilder::new(&self.schema, self.done + 1, target_points);
+        while chunk.points() < target_points {
             let row =
                 match self.peeked.take() {
                     Some(row) => row,
@@ -166,17 +150,16 @@ impl ParquetSource {
                     expected: self.schema.time_format.describe(),
                 }
             })?;
-            time_range = Some(match time_range {
-                Some((lo, hi)) => (lo.min(t), hi.max(t)),
-                None => (t, t),
-            });
-            rows += 1;
-            for (spec, column) in self.schema.channels.iter().zip(series.iter_mut()) {
+            chunk.row(t);
+            for (i, spec) in self.schema.channels.iter().enumerate() {
                 let field = fields.get(spec.index).copied().unwrap_or(&Field::Null);
                 if matches!(field, Field::Null) {
                     continue;
                 }
-                match &mut column.values {
+                let Some(values) = chunk.values(i) else {
+                    continue;
+                };
+                match values {
                     Values::Doubles(values) => {
                         let v = number(field).ok_or_else(|| ImportError::BadNumber {
                             path: self.path.clone(),
@@ -191,22 +174,10 @@ impl ParquetSource {
                         other => other.to_string(),
                     }),
                 }
-                column.timestamps.push(t);
-                points += 1;
+                chunk.pushed(i, t);
             }
         }
-        if rows == 0 {
-            return Ok(None);
-        }
-        series.retain(|s| !s.timestamps.is_empty());
-        Ok(Some(Chunk {
-            series,
-            rows,
-            points: points as u64,
-            time_range,
-            first_line,
-            end: self.position(),
-        }))
+        Ok(chunk.finish(self.position()))
     }
 }
 
