@@ -1,6 +1,8 @@
-//! Compute benchmarks: node families over 1 M points (points/s), and the cost of one
+//! Compute benchmarks: node families over 1 M points (points/s), the cost of one
 //! append to a 10 s vs a 1 h window for a derivative and a rolling mean (must be within
-//! 20 % of each other: appends cost the new data plus a bounded look-back).
+//! 20 % of each other: appends cost the new data plus a bounded look-back), and the cost
+//! of one live update of 100 new points (1 kHz, 100 ms) per dashboard panel kind for a
+//! 60 s and a 600 s window (`live_update_100_points`).
 //!
 //! Run: `cargo bench -p sightline-compute --bench compute`. Inputs are seeded.
 
@@ -175,5 +177,48 @@ fn appends(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, families, appends);
+fn select_value(select: &str, numeric: &str) -> ComputableNode {
+    wire::from_json(&format!(
+        r#"{{"type":"value","value":{{"type":"{select}","{select}":{{"type":"numeric","numeric":{numeric}}}}}}}"#
+    ))
+    .unwrap()
+}
+
+/// One live update per panel kind of the dashboard-wall mix (and `SelectValue`): 100 new
+/// points (100 ms at 1 kHz) into a window of 60 s vs 600 s, the result shape chosen as a
+/// subscription would (`Auto`: 60,000 or 600,000 points are bucketed to 1,000 buckets).
+fn live_updates(c: &mut Criterion) {
+    let source = Source;
+    let ctx: Context = wire::from_json("{}").unwrap();
+    let mut g = c.benchmark_group("live_update_100_points");
+    g.throughput(Throughput::Elements(100));
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    for (name, node) in [
+        ("raw_bucketed", series(&ch("a"))),
+        ("derivative", series(&derivative(&ch("a")))),
+        ("rolling_mean_1s", series(&rolling_mean(&ch("a")))),
+        ("threshold_ranges_list", sparse_ranges(&ch("a"))),
+        ("threshold_ranges_summary", ranges(&ch("a"))),
+        ("last_point", select_value("lastPoint", &ch("a"))),
+        ("first_point", select_value("firstPoint", &ch("a"))),
+    ] {
+        let p = plan(&node, &ctx, &source).unwrap();
+        for (wname, window) in [("60s", 60_000 * MS), ("600s", 600_000 * MS)] {
+            let mut live = p.live(window, LiveMode::Auto);
+            let mut now = 4_000_000 * MS;
+            live.full(&source, now).unwrap();
+            g.bench_with_input(BenchmarkId::new(name, wname), &window, |b, _| {
+                b.iter(|| {
+                    let earliest = now + 1;
+                    now += 100 * MS;
+                    live.update(&source, earliest, now).unwrap()
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, families, appends, live_updates);
 criterion_main!(benches);

@@ -12,20 +12,32 @@
 //!   it, so a resent bucket replaces the old one exactly;
 //! - the result type changes only through a new full result.
 //!
-//! The cost of an update is the reads of `[start, end]` plus per-series counts, so it grows
-//! with new data, not with the window (bucketed appends also reread the current bucket).
+//! The cost of an update follows the new data: raw series re-read `[from, end]`; numeric
+//! buckets continue their open bucket with the points after the previous end
+//! (`live_buckets`) and carry only the buckets from the one holding the earliest change
+//! on; range results keep the window's
+//! ranges (`live_ranges`) and `SelectValue` points keep the selected point per group
+//! (`live_value`), so neither re-reads the window, and a late joiner's full result of
+//! either is rendered from that state.
 
 use wire::api::Timestamp;
 use wire::persistent_compute::AppendResult;
 use wire::scout_compute::ComputeNodeResponse;
 use wire::time::nanos_to_timestamp;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Grouped};
 use crate::error::ComputeError;
+use crate::ir::{AnySeries, Num, Ranges};
+use crate::live_buckets::OpenBuckets;
 use crate::live_ranges::HeldRanges;
-use crate::plan::Plan;
+use crate::live_value::{HeldPoints, PointQuery};
+use crate::plan::{Output, Plan, ValueSelect};
+use crate::render::{
+    append_response, full_response, ranges_body, ranges_summary, wire_range, Body,
+};
 use crate::shape::Shape;
 use crate::source::DataSource;
+use crate::summarize::{bucket_of, bucket_start};
 
 /// How a live computation chooses between raw and bucketed results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,33 +70,34 @@ pub struct LiveComputation {
     mode: LiveMode,
     /// `None` until the first full result: there is nothing to append to yet.
     sent: Option<Sent>,
-    /// End of the latest [`LiveComputation::snapshot`]: a client that joined with it holds
-    /// the window up to here, so the next update must end later (rule 1) while it still
-    /// starts at or before `last_end` for everyone else.
+    /// The window's state as of `sent.last_end`, for results that keep one.
+    held: Held,
+    /// End of the latest re-read [`LiveComputation::snapshot`] or catch-up: a client that
+    /// joined with it holds the window up to here, so the next update must end later
+    /// (rule 1) while it still starts at or before `last_end` for everyone else.
     floor: i64,
 }
 
 /// What the client holds, as far as appends are concerned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Sent {
     /// Appends must keep the type of the last full result.
     shape: Shape,
     /// `end` of the last update sent; the next must be later.
     last_end: i64,
-    /// Range lists: the ranges the client holds, so the list-vs-summary decision needs no
-    /// re-read of the window (`live_ranges`).
-    ranges: Option<HeldRanges>,
 }
 
-impl Sent {
-    /// Shape and end only (the held ranges are updated in place).
-    fn clone_shallow(&self) -> Sent {
-        Sent {
-            shape: self.shape,
-            last_end: self.last_end,
-            ranges: None,
-        }
-    }
+/// State kept between updates so an update reads only the changed range.
+#[derive(Debug, Clone)]
+enum Held {
+    /// Series plots: the store holds the window; an append re-reads the changed range.
+    Store,
+    /// Range lists, range summaries and range values: every range of the window.
+    Ranges(HeldRanges),
+    /// `SelectValue` points: the selected point of each group.
+    Points(HeldPoints),
+    /// Numeric bucketed plots: the open bucket of each group (`live_buckets`).
+    Buckets(OpenBuckets),
 }
 
 /// Hysteresis: leave bucketed mode only below `LOWER_NUM / LOWER_DEN` of `buckets`.
@@ -94,24 +107,60 @@ const LOWER_DEN: u64 = 5;
 impl Plan {
     /// A live computation over the trailing `window` ns.
     pub fn live(&self, window: i64, mode: LiveMode) -> LiveComputation {
-        LiveComputation::new(self.clone(), window, mode)
-    }
-}
-
-impl LiveComputation {
-    fn new(plan: Plan, window: i64, mode: LiveMode) -> Self {
         LiveComputation {
-            plan,
+            plan: self.clone(),
             window: window.max(0),
             mode,
             sent: None,
+            held: Held::Store,
             floor: i64::MIN,
         }
     }
 
+    /// The range expression a live computation keeps the window's ranges of.
+    fn held_ranges_expr(&self) -> Option<&Ranges> {
+        match &self.output {
+            Output::Ranges { ranges, .. } | Output::Value(ValueSelect::Range { ranges, .. }) => {
+                Some(ranges)
+            }
+            _ => None,
+        }
+    }
+
+    /// The numeric series of a `SummarizeSeries`, whose buckets can be continued.
+    fn numeric_series(&self) -> Option<&Num> {
+        match &self.output {
+            Output::Series(AnySeries::Numeric(n)) if self.lttb.is_none() => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The point a `SelectValue` of a series picks.
+    fn point_query(&self) -> Option<PointQuery<'_>> {
+        match &self.output {
+            Output::Value(ValueSelect::Point {
+                series,
+                last,
+                skip_nan,
+            }) => Some(PointQuery {
+                series,
+                last: *last,
+                skip_nan: *skip_nan,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl LiveComputation {
     /// The window width in ns.
     pub fn window(&self) -> i64 {
         self.window
+    }
+
+    /// `end` of the last full result or append sent (`None` before the first).
+    pub fn last_end(&self) -> Option<i64> {
+        self.sent.map(|s| s.last_end)
     }
 
     /// The whole window `[now - window, now]` (`now` bumped past the previous end if needed).
@@ -121,43 +170,85 @@ impl LiveComputation {
         now: i64,
     ) -> Result<ComputeNodeResponse, ComputeError> {
         let end = self.next_end(now);
+        let start = end.saturating_sub(self.window);
+        let engine = Engine::new(source);
+        if let Some(expr) = self.plan.held_ranges_expr() {
+            let held = HeldRanges::from_full(engine.ranges(expr, start, end));
+            let shape = self.ranges_shape(&held);
+            self.held = Held::Ranges(held);
+            return Ok(self.full_from_held(shape, end));
+        }
+        if let Some(q) = self.plan.point_query() {
+            self.held = Held::Points(HeldPoints::full(&engine, q, start, end));
+            return Ok(self.full_from_held(Shape::Value, end));
+        }
         let shape = self.choose_shape(source, end, None);
         Ok(self.full_at(source, end, shape))
     }
 
+    /// A series' full result in `shape`, read from the store; numeric buckets keep their
+    /// open bucket for the appends that follow.
     fn full_at(&mut self, source: &dyn DataSource, end: i64, shape: Shape) -> ComputeNodeResponse {
         let start = end.saturating_sub(self.window);
-        let result = self.plan.full_with(source, start, end, shape);
-        let ranges = match (shape, self.plan.range_output()) {
-            (Shape::Ranges, Some((expr, _))) => Some(HeldRanges::from_full(
-                &Engine::new(source).ranges(expr, start, end),
-            )),
-            _ => None,
+        let result = match (shape, self.plan.numeric_series()) {
+            (Shape::Bucketed { width, origin }, Some(series)) => {
+                let read_from = origin + bucket_start(bucket_of(start - origin, width), width);
+                let (open, bodies) = OpenBuckets::rebuild(
+                    &Engine::new(source),
+                    series,
+                    read_from,
+                    end,
+                    width,
+                    origin,
+                );
+                self.held = Held::Buckets(open);
+                full_response(self.plan.grouped, bodies)
+            }
+            _ => {
+                self.held = Held::Store;
+                self.plan.full_with(source, start, end, shape)
+            }
         };
         self.sent = Some(Sent {
             shape,
             last_end: end,
-            ranges,
         });
         result
     }
 
-    /// A full result for a client joining a computation others already follow: the window
-    /// ending now in the shape they hold, leaving what they hold untouched. Later appends
-    /// start at or before their held end and end after this one, so merging them into this
+    /// A full result rendered from the held state, which now ends at `end`.
+    fn full_from_held(&mut self, shape: Shape, end: i64) -> ComputeNodeResponse {
+        self.sent = Some(Sent {
+            shape,
+            last_end: end,
+        });
+        full_response(self.plan.grouped, self.held_bodies(shape))
+    }
+
+    /// A full result for a client joining a computation others already follow, in the
+    /// shape they hold, leaving what they hold untouched. Results that keep their window
+    /// (ranges, values) give exactly what the others hold after the last update, from
+    /// memory; series re-read the window ending now. Either way later appends start at or
+    /// before the others' held end and end after this one, so merging them into this
     /// result stays equal to a fresh full result too.
     pub fn snapshot(
         &mut self,
         source: &dyn DataSource,
         now: i64,
     ) -> Result<ComputeNodeResponse, ComputeError> {
-        let Some(shape) = self.sent.as_ref().map(|s| s.shape) else {
+        let Some(sent) = self.sent else {
             return self.full(source, now);
         };
+        if matches!(self.held, Held::Ranges(_) | Held::Points(_)) {
+            return Ok(full_response(
+                self.plan.grouped,
+                self.held_bodies(sent.shape),
+            ));
+        }
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
         self.floor = self.floor.max(end);
-        Ok(self.plan.full_with(source, start, end, shape))
+        Ok(self.plan.full_with(source, start, end, sent.shape))
     }
 
     /// An append for a client that missed updates since it last held the window up to some
@@ -170,7 +261,7 @@ impl LiveComputation {
         from: i64,
         now: i64,
     ) -> Result<LiveUpdate, ComputeError> {
-        let shape = match self.sent.as_ref().map(|s| s.shape) {
+        let shape = match self.sent.map(|s| s.shape) {
             Some(shape @ (Shape::Raw | Shape::Bucketed { .. } | Shape::Ranges | Shape::Value)) => {
                 shape
             }
@@ -180,6 +271,7 @@ impl LiveComputation {
         let start = end.saturating_sub(self.window);
         let from = from.max(start).min(end);
         self.floor = self.floor.max(end);
+        // Re-read: changes since the last update are not in the held state yet.
         let result = match (shape, self.plan.range_output()) {
             (Shape::Ranges, Some((expr, _))) => self
                 .plan
@@ -203,44 +295,68 @@ impl LiveComputation {
         earliest_change: i64,
         now: i64,
     ) -> Result<LiveUpdate, ComputeError> {
-        let Some(sent) = self.sent.as_ref() else {
+        let Some(sent) = self.sent else {
             return self.full(source, now).map(LiveUpdate::Full);
         };
-        let sent = sent.clone_shallow();
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
-        if sent.shape == Shape::Ranges {
-            if let Some(update) = self.update_ranges(source, earliest_change, end, sent.last_end) {
-                return Ok(update);
-            }
-        }
-        let shape = self.choose_shape(source, end, Some(sent.shape));
-        // A summary has no append form: while one is shown, every update is a full result.
-        if shape != sent.shape || shape == Shape::RangesSummary {
-            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
-        }
-        // Series only: invisible writes (all beyond `end`) and no stored point newly in
-        // the window leave the client's merged state equal to a fresh full result. Ranges
-        // and values may depend on `end` itself (open ranges, window-bound durations).
-        let newly_visible = self
-            .plan
-            .raw_point_count(source, sent.last_end.saturating_add(1), end);
-        if self.plan.is_series() && earliest_change > end && newly_visible == 0 {
-            return Ok(LiveUpdate::Unchanged);
-        }
-        // A selection has no append form either: any change is a fresh full result.
-        if matches!(shape, Shape::Lttb { .. }) {
-            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
-        }
         let from = earliest_change
             .saturating_sub(self.plan.look_back())
             .min(sent.last_end)
             .max(start);
-        let result = self.plan.append_with(source, from, end, start, shape);
+        match &self.held {
+            Held::Ranges(_) => return Ok(self.update_ranges(source, from, end, sent)),
+            Held::Points(_) => return Ok(self.update_points(source, from, end)),
+            Held::Store | Held::Buckets(_) => {}
+        }
+        let shape = self.choose_shape(source, end, Some(sent.shape));
+        if shape != sent.shape {
+            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
+        }
+        // Invisible writes (all beyond `end`) and no stored point newly in the window
+        // leave the client's merged state equal to a fresh full result.
+        if earliest_change > end
+            && self
+                .plan
+                .raw_point_count(source, sent.last_end.saturating_add(1), end)
+                == 0
+        {
+            return Ok(LiveUpdate::Unchanged);
+        }
+        // A selection has no append form: any change is a fresh full result.
+        if matches!(shape, Shape::Lttb { .. }) {
+            return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
+        }
+        let changed_after_last_end =
+            earliest_change.saturating_sub(self.plan.look_back()) > sent.last_end;
+        let result = match (shape, self.plan.numeric_series(), &mut self.held) {
+            (Shape::Bucketed { width, origin }, Some(series), Held::Buckets(open))
+                if from == sent.last_end
+                    && open.can_continue(sent.last_end, changed_after_last_end, width, origin) =>
+            {
+                let bodies = open.extend(&Engine::new(source), series, end, width, origin);
+                append_response(self.plan.grouped, bodies)
+            }
+            (Shape::Bucketed { width, origin }, Some(series), _) => {
+                // Every bucket whose stamp (its end) is at or after `from`, rebuilt.
+                let read_from =
+                    origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width);
+                let (open, bodies) = OpenBuckets::rebuild(
+                    &Engine::new(source),
+                    series,
+                    read_from,
+                    end,
+                    width,
+                    origin,
+                );
+                self.held = Held::Buckets(open);
+                append_response(self.plan.grouped, bodies)
+            }
+            _ => self.plan.append_with(source, from, end, start, shape),
+        };
         self.sent = Some(Sent {
             shape,
             last_end: end,
-            ranges: None,
         });
         Ok(LiveUpdate::Append(AppendResult {
             start: ts(from),
@@ -249,38 +365,115 @@ impl LiveComputation {
         }))
     }
 
-    /// A range-list update bounded by `[from, end]`: the new ranges are merged into what
-    /// the client holds; only a switch to the summary evaluates the whole window.
+    /// A range update bounded by `[from, end]`: the ranges evaluated there are merged into
+    /// the held window. A list sends them as an append; a switch between list and summary,
+    /// and every update while a summary is shown (it has no append form), is a full result
+    /// rendered from the held window; a range value sends the range now selected.
     fn update_ranges(
         &mut self,
         source: &dyn DataSource,
-        earliest_change: i64,
+        from: i64,
         end: i64,
-        last_end: i64,
-    ) -> Option<LiveUpdate> {
-        let (expr, max) = self.plan.range_output()?;
-        let start = end.saturating_sub(self.window);
-        let from = earliest_change
-            .saturating_sub(self.plan.look_back())
-            .min(last_end)
-            .max(start);
+        sent: Sent,
+    ) -> LiveUpdate {
+        let Some(expr) = self.plan.held_ranges_expr() else {
+            return LiveUpdate::Unchanged;
+        };
         let new = Engine::new(source).ranges(expr, from, end);
-        let sent = self.sent.as_mut()?;
-        let held = sent.ranges.as_mut()?;
+        let Held::Ranges(held) = &mut self.held else {
+            return LiveUpdate::Unchanged;
+        };
         held.apply(&new, from, end, self.window);
-        if held.max_len() > max {
-            return Some(LiveUpdate::Full(self.full_at(
-                source,
-                end,
-                Shape::RangesSummary,
-            )));
+        let shape = match sent.shape {
+            Shape::Value => Shape::Value,
+            _ => self.ranges_shape_now(),
+        };
+        if shape != sent.shape || shape == Shape::RangesSummary {
+            return LiveUpdate::Full(self.full_from_held(shape, end));
         }
-        sent.last_end = end;
-        Some(LiveUpdate::Append(AppendResult {
+        self.sent = Some(Sent {
+            shape,
+            last_end: end,
+        });
+        let result = match shape {
+            Shape::Value => append_response(self.plan.grouped, self.held_bodies(shape)),
+            _ => self.plan.ranges_append(&new),
+        };
+        LiveUpdate::Append(AppendResult {
             start: ts(from),
             end: ts(end),
-            result: self.plan.ranges_append(&new),
-        }))
+            result,
+        })
+    }
+
+    /// A `SelectValue` point update: the held points move to the window ending at `end`,
+    /// reading `[from, end]` (and only in rare cases more, see `live_value`).
+    fn update_points(&mut self, source: &dyn DataSource, from: i64, end: i64) -> LiveUpdate {
+        let start = end.saturating_sub(self.window);
+        let (Some(q), Held::Points(held)) = (self.plan.point_query(), &mut self.held) else {
+            return LiveUpdate::Unchanged;
+        };
+        held.advance(&Engine::new(source), q, from, start, end);
+        self.sent = Some(Sent {
+            shape: Shape::Value,
+            last_end: end,
+        });
+        LiveUpdate::Append(AppendResult {
+            start: ts(from),
+            end: ts(end),
+            result: append_response(self.plan.grouped, self.held_bodies(Shape::Value)),
+        })
+    }
+
+    /// List or summary, for the ranges held.
+    fn ranges_shape(&self, held: &HeldRanges) -> Shape {
+        match self.plan.range_output() {
+            Some((_, max)) if held.max_len() > max => Shape::RangesSummary,
+            Some(_) => Shape::Ranges,
+            None => Shape::Value,
+        }
+    }
+
+    fn ranges_shape_now(&self) -> Shape {
+        match &self.held {
+            Held::Ranges(held) => self.ranges_shape(held),
+            _ => Shape::Ranges,
+        }
+    }
+
+    /// One body per group of the held state, in `shape`.
+    fn held_bodies(&self, shape: Shape) -> Grouped<Body> {
+        match &self.held {
+            Held::Points(points) => points.bodies(),
+            Held::Ranges(held) => held
+                .groups()
+                .iter()
+                .map(|(g, rs)| {
+                    let body = match (shape, &self.plan.output) {
+                        (Shape::RangesSummary, _) => ranges_summary(rs),
+                        (
+                            _,
+                            Output::Value(ValueSelect::Range {
+                                index, descending, ..
+                            }),
+                        ) => {
+                            let i = usize::try_from(*index).ok();
+                            let r = match (i, *descending) {
+                                (Some(i), false) => rs.get(i),
+                                (Some(i), true) => {
+                                    rs.len().checked_sub(i + 1).and_then(|k| rs.get(k))
+                                }
+                                (None, _) => None,
+                            };
+                            Body::RangeValue(r.map(wire_range))
+                        }
+                        _ => ranges_body(rs),
+                    };
+                    (g.clone(), body)
+                })
+                .collect(),
+            Held::Store | Held::Buckets(_) => Vec::new(),
+        }
     }
 
     /// `now`, or 1 ns past the previous end if the clock has not moved (rule 1).

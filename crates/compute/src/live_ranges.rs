@@ -1,45 +1,48 @@
-//! What a client holds of a live range list, mirrored so a range update is bounded.
+//! What a client holds of a live range result, mirrored so a range update is bounded.
 //!
-//! Deciding between a range list and a `RangesSummary` needs the number of ranges in the
-//! window. Recomputing the window on every update makes the cost grow with the window;
-//! instead the ranges sent are kept here and updated with the same merge rule the client
-//! applies (PROTOCOL §4: drop held ranges touching `[start, end]`, insert the append's,
-//! drop those ending before `end − window`). The count is then exact without a re-read,
-//! and only a switch to the summary (or any update while a summary is shown, since a
-//! summary has no append form) evaluates the whole window.
+//! Deciding between a range list and a `RangesSummary`, or picking the n-th range of a
+//! `SelectValue`, needs every range in the window. Recomputing the window on every update
+//! makes the cost grow with the window; instead the window's ranges are kept here and
+//! updated with the same merge rule the client applies (PROTOCOL §4: drop held ranges
+//! touching `[from, end]`, insert the ranges evaluated over it, drop those ending before
+//! `end − window`). Counts, summaries, selected ranges and late joiners' full results
+//! then come from here without a re-read.
 //!
 //! ```text
-//!   held:   [r0 )  [r1 )      [r2 ...        (at most maxRanges per group)
+//!   held:   [r0 )  [r1 )      [r2 ...        (every range in the window, per group)
 //!   append:              [from ........ end]  -> ranges touching it, true starts
 //!   merged: [r0 )  [r1 )      [r2' )  [r3 ...
 //! ```
 
-use std::collections::BTreeMap;
+use crate::engine::{take_group, Grouped, Range, Tags};
 
-use crate::engine::{Grouped, Range, Tags};
-
-/// The ranges a client holds, per group.
+/// The window's ranges, per group, in the engine's group order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeldRanges {
-    groups: BTreeMap<Tags, Vec<Range>>,
+    groups: Grouped<Vec<Range>>,
 }
 
 impl HeldRanges {
     /// What a full result over the window holds.
-    pub(crate) fn from_full(rs: &Grouped<Vec<Range>>) -> Self {
-        HeldRanges {
-            groups: rs.iter().cloned().collect(),
-        }
+    pub(crate) fn from_full(rs: Grouped<Vec<Range>>) -> Self {
+        HeldRanges { groups: rs }
     }
 
     /// Applies an append of `new` over `[from, end]` to a window of `window` ns. Range
     /// lists are sorted and non-overlapping (every range node normalizes its output), so
     /// the ranges touching `[from, end]` are a suffix and the expired ones a prefix: the
-    /// cost is the ranges changed, not the ranges held.
+    /// cost is the ranges changed, not the ranges held. Groups follow `new`, which names
+    /// every group of the evaluation.
     pub(crate) fn apply(&mut self, new: &Grouped<Vec<Range>>, from: i64, end: i64, window: i64) {
         let oldest = end.saturating_sub(window);
-        for (g, rs) in new {
-            let held = self.groups.entry(g.clone()).or_default();
+        let mut old: Vec<Option<(Tags, Vec<Range>)>> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut next = Vec::with_capacity(new.len());
+        for (i, (g, rs)) in new.iter().enumerate() {
+            let (tags, mut held) =
+                take_group(&mut old, i, g).unwrap_or_else(|| (g.clone(), Vec::new()));
             while held.last().is_some_and(|r| r.touches(from, end)) {
                 held.pop();
             }
@@ -51,17 +54,22 @@ impl HeldRanges {
             if !sorted {
                 held.sort_by_key(|r| (r.start, r.end));
             }
-        }
-        for held in self.groups.values_mut() {
             let expired = held.partition_point(|r| r.end.is_some_and(|e| e < oldest));
             if expired > 0 {
                 held.drain(..expired);
             }
+            next.push((tags, held));
         }
+        self.groups = next;
     }
 
     /// The largest number of ranges held by one group.
     pub(crate) fn max_len(&self) -> usize {
-        self.groups.values().map(Vec::len).max().unwrap_or(0)
+        self.groups.iter().map(|(_, r)| r.len()).max().unwrap_or(0)
+    }
+
+    /// The ranges of each group.
+    pub(crate) fn groups(&self) -> &Grouped<Vec<Range>> {
+        &self.groups
     }
 }

@@ -85,45 +85,117 @@ pub(crate) fn bucketed_numeric(
     width: i64,
     origin: i64,
 ) -> BucketedNumericPlot {
-    let mut timestamps = Vec::new();
-    let mut buckets = Vec::new();
-    for (stamp, range) in runs(&cols.ts, width, origin) {
-        let (ts, vs) = (&cols.ts[range.clone()], &cols.values[range]);
-        timestamps.push(nanos_to_timestamp(stamp));
-        buckets.push(numeric_bucket(ts, vs));
-    }
-    BucketedNumericPlot {
-        timestamps,
-        buckets,
-    }
+    bucketed_numeric_continuing(None, cols, width, origin).0
 }
 
-/// Aggregates one non-empty bucket. Two passes (mean, then squared deviations) keep the
-/// variance accurate when values are large relative to their spread.
-fn numeric_bucket(ts: &[i64], vs: &[f64]) -> NumericBucket {
-    let n = vs.len();
-    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-    for &v in vs {
-        min = min.min(v);
-        max = max.max(v);
-        sum += v;
-    }
-    let mean = sum / n as f64;
-    let variance = vs.iter().map(|&v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
-    let point = |i: usize| NumericPoint {
-        timestamp: nanos_to_timestamp(ts[i]),
-        value: vs[i],
+/// Numeric buckets of `cols`, where `open` (a bucket's stamp and the statistics of its
+/// points before `cols`' first point) continues if `cols` starts inside that bucket.
+/// Returns the plot and the statistics of its last bucket, so a later append can
+/// continue it in turn without re-reading its points.
+pub(crate) fn bucketed_numeric_continuing(
+    open: Option<(i64, NumericAcc)>,
+    cols: &Columns<f64>,
+    width: i64,
+    origin: i64,
+) -> (BucketedNumericPlot, Option<(i64, NumericAcc)>) {
+    let mut timestamps = Vec::new();
+    let mut buckets = Vec::new();
+    let mut emit = |stamp: i64, acc: &NumericAcc| {
+        timestamps.push(nanos_to_timestamp(stamp));
+        buckets.push(acc.to_bucket());
     };
-    NumericBucket {
-        min: Some(if min > max { f64::NAN } else { min }),
-        max: Some(if min > max { f64::NAN } else { max }),
-        mean: Some(mean),
-        count: Some(SafeLong(n as i64)),
-        variance: Some(variance),
-        first_point: Some(point(0)),
-        // Upstream leaves it out for single-point buckets.
-        last_point: (n > 1).then(|| point(n - 1)),
-        aggregations: BTreeMap::new(),
+    // The open bucket is sent again even when no new point falls into it.
+    let mut carried = open;
+    let mut last = None;
+    for (stamp, range) in runs(&cols.ts, width, origin) {
+        let (ts, vs) = (&cols.ts[range.clone()], &cols.values[range]);
+        let mut acc = match carried.take() {
+            Some((s, acc)) if s == stamp => acc,
+            Some((s, acc)) => {
+                emit(s, &acc);
+                NumericAcc::default()
+            }
+            None => NumericAcc::default(),
+        };
+        for (&t, &v) in ts.iter().zip(vs) {
+            acc.push(t, v);
+        }
+        emit(stamp, &acc);
+        last = Some((stamp, acc));
+    }
+    if let Some((s, acc)) = carried {
+        emit(s, &acc);
+        last = Some((s, acc));
+    }
+    (
+        BucketedNumericPlot {
+            timestamps,
+            buckets,
+        },
+        last,
+    )
+}
+
+/// Running statistics of one numeric bucket, fed point by point in time order: a bucket
+/// built in one go and one continued across appends are the same to the bit. The mean is
+/// `sum / count`; the variance uses Welford's update, which stays accurate when values
+/// are large relative to their spread.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NumericAcc {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    /// Welford's running mean and sum of squared deviations.
+    running_mean: f64,
+    m2: f64,
+    first: (i64, f64),
+    last: (i64, f64),
+}
+
+impl NumericAcc {
+    fn push(&mut self, t: i64, v: f64) {
+        if self.count == 0 {
+            *self = NumericAcc {
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                running_mean: 0.0,
+                m2: 0.0,
+                first: (t, v),
+                last: (t, v),
+            };
+        }
+        self.count += 1;
+        self.sum += v;
+        // `f64::min`/`max` ignore NaN; an all-NaN bucket reports NaN below.
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        let delta = v - self.running_mean;
+        self.running_mean += delta / self.count as f64;
+        self.m2 += delta * (v - self.running_mean);
+        self.last = (t, v);
+    }
+
+    fn to_bucket(self) -> NumericBucket {
+        let n = self.count.max(1) as f64;
+        let point = |(t, v): (i64, f64)| NumericPoint {
+            timestamp: nanos_to_timestamp(t),
+            value: v,
+        };
+        let no_values = self.min > self.max;
+        NumericBucket {
+            min: Some(if no_values { f64::NAN } else { self.min }),
+            max: Some(if no_values { f64::NAN } else { self.max }),
+            mean: Some(self.sum / n),
+            count: Some(SafeLong(i64::try_from(self.count).unwrap_or(i64::MAX))),
+            variance: Some(self.m2 / n),
+            first_point: Some(point(self.first)),
+            // Upstream leaves it out for single-point buckets.
+            last_point: (self.count > 1).then(|| point(self.last)),
+            aggregations: BTreeMap::new(),
+        }
     }
 }
 

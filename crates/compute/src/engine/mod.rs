@@ -258,3 +258,19 @@ pub(crate) fn cols<V>(ts: Vec<i64>, values: Vec<V>) -> Columns<V> {
         series: Vec::new(),
     }
 }
+
+/// Takes the group `g` out of `old`, looking at position `i` first: groups keep their
+/// order from one evaluation to the next, and several may share tags (`selectTags`), so
+/// each slot is taken once.
+pub(crate) fn take_group<T>(
+    old: &mut [Option<(Tags, T)>],
+    i: usize,
+    g: &Tags,
+) -> Option<(Tags, T)> {
+    let matches = |slot: &Option<(Tags, T)>| slot.as_ref().is_some_and(|(t, _)| t == g);
+    let k = match old.get(i) {
+        Some(slot) if matches(slot) => i,
+        _ => old.iter().position(matches)?,
+    };
+    old.get_mut(k)?.take()
+}
