@@ -211,7 +211,8 @@ fn live_updates(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(name, wname), &window, |b, _| {
                 b.iter(|| {
                     let earliest = now + 1;
-                    now += 100 * MS;
+                    // A clock reading is any nanosecond, not a multiple of the bucket width.
+                    now += 100 * MS + 7;
                     live.update(&source, earliest, now).unwrap()
                 })
             });

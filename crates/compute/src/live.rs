@@ -32,9 +32,7 @@ use crate::live_buckets::OpenBuckets;
 use crate::live_ranges::HeldRanges;
 use crate::live_value::{HeldPoints, PointQuery};
 use crate::plan::{Output, Plan, ValueSelect};
-use crate::render::{
-    append_response, full_response, ranges_body, ranges_summary, wire_range, Body,
-};
+use crate::render::{append_response, full_response, ranges_body, summary_body, wire_range, Body};
 use crate::shape::Shape;
 use crate::source::DataSource;
 use crate::summarize::{bucket_of, bucket_start};
@@ -450,7 +448,13 @@ impl LiveComputation {
                 .iter()
                 .map(|(g, rs)| {
                     let body = match (shape, &self.plan.output) {
-                        (Shape::RangesSummary, _) => ranges_summary(rs),
+                        // Held lists are sorted and non-overlapping: the first range starts
+                        // earliest and the last ends latest (or is the open one).
+                        (Shape::RangesSummary, _) => summary_body(
+                            rs.front().and_then(|r| r.start),
+                            rs.back().and_then(|r| r.end),
+                            rs.len(),
+                        ),
                         (
                             _,
                             Output::Value(ValueSelect::Range {

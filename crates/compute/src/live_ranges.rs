@@ -14,18 +14,23 @@
 //!   merged: [r0 )  [r1 )      [r2' )  [r3 ...
 //! ```
 
+use std::collections::VecDeque;
+
 use crate::engine::{take_group, Grouped, Range, Tags};
 
-/// The window's ranges, per group, in the engine's group order.
+/// The window's ranges, per group, in the engine's group order. A deque, since ranges
+/// arrive at the back and expire at the front.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeldRanges {
-    groups: Grouped<Vec<Range>>,
+    groups: Grouped<VecDeque<Range>>,
 }
 
 impl HeldRanges {
     /// What a full result over the window holds.
     pub(crate) fn from_full(rs: Grouped<Vec<Range>>) -> Self {
-        HeldRanges { groups: rs }
+        HeldRanges {
+            groups: rs.into_iter().map(|(g, r)| (g, r.into())).collect(),
+        }
     }
 
     /// Applies an append of `new` over `[from, end]` to a window of `window` ns. Range
@@ -35,28 +40,30 @@ impl HeldRanges {
     /// every group of the evaluation.
     pub(crate) fn apply(&mut self, new: &Grouped<Vec<Range>>, from: i64, end: i64, window: i64) {
         let oldest = end.saturating_sub(window);
-        let mut old: Vec<Option<(Tags, Vec<Range>)>> = std::mem::take(&mut self.groups)
+        let mut old: Vec<Option<(Tags, VecDeque<Range>)>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(Some)
             .collect();
         let mut next = Vec::with_capacity(new.len());
         for (i, (g, rs)) in new.iter().enumerate() {
             let (tags, mut held) =
-                take_group(&mut old, i, g).unwrap_or_else(|| (g.clone(), Vec::new()));
-            while held.last().is_some_and(|r| r.touches(from, end)) {
-                held.pop();
+                take_group(&mut old, i, g).unwrap_or_else(|| (g.clone(), VecDeque::new()));
+            while held.back().is_some_and(|r| r.touches(from, end)) {
+                held.pop_back();
             }
-            let sorted = match (held.last(), rs.first()) {
+            let sorted = match (held.back(), rs.first()) {
                 (Some(a), Some(b)) => (a.start, a.end) <= (b.start, b.end),
                 _ => true,
             };
             held.extend(rs.iter().copied());
             if !sorted {
-                held.sort_by_key(|r| (r.start, r.end));
+                held.make_contiguous().sort_by_key(|r| (r.start, r.end));
             }
-            let expired = held.partition_point(|r| r.end.is_some_and(|e| e < oldest));
-            if expired > 0 {
-                held.drain(..expired);
+            while held
+                .front()
+                .is_some_and(|r| r.end.is_some_and(|e| e < oldest))
+            {
+                held.pop_front();
             }
             next.push((tags, held));
         }
@@ -68,8 +75,8 @@ impl HeldRanges {
         self.groups.iter().map(|(_, r)| r.len()).max().unwrap_or(0)
     }
 
-    /// The ranges of each group.
-    pub(crate) fn groups(&self) -> &Grouped<Vec<Range>> {
+    /// The ranges of each group, sorted and non-overlapping.
+    pub(crate) fn groups(&self) -> &Grouped<VecDeque<Range>> {
         &self.groups
     }
 }

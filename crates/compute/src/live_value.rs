@@ -100,7 +100,9 @@ impl HeldPoints {
             next.push((g, answer));
         }
         if !search.is_empty() && from > start {
-            let found = search_between(engine, q, start, from - 1, end - from, &next, &search);
+            // Steps start at 1/65,536 of the window: a point or two of a dense series.
+            let step = end.saturating_sub(start) >> 16;
+            let found = search_between(engine, q, start, from - 1, step, &next, &search);
             for (i, held) in found {
                 if let Some(slot) = next.get_mut(i) {
                     slot.1 = held;
@@ -156,7 +158,7 @@ fn search_between(
 ) -> Vec<(usize, Held)> {
     let mut pending: Vec<usize> = wanted.to_vec();
     let mut found = Vec::new();
-    let mut step = step.max(hi.saturating_sub(lo) / 1024).max(1);
+    let mut step = step.max(1);
     let mut done_to = if q.last { hi } else { lo };
     loop {
         let (a, b) = if q.last {

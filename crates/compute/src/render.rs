@@ -136,8 +136,8 @@ pub(crate) fn wire_range(r: &Range) -> WireRange {
 }
 
 /// A range list.
-pub(crate) fn ranges_body(rs: &[Range]) -> Body {
-    Body::Ranges(rs.iter().map(wire_range).collect())
+pub(crate) fn ranges_body<'r>(rs: impl IntoIterator<Item = &'r Range>) -> Body {
+    Body::Ranges(rs.into_iter().map(wire_range).collect())
 }
 
 /// One summary spanning all ranges with their count.
@@ -148,6 +148,11 @@ pub(crate) fn ranges_summary(rs: &[Range]) -> Body {
     } else {
         rs.iter().filter_map(|r| r.end).max()
     };
+    summary_body(start, end, rs.len())
+}
+
+/// One summary spanning `[start, end]` (`None`: open) over `count` ranges.
+pub(crate) fn summary_body(start: Option<i64>, end: Option<i64>, count: usize) -> Body {
     Body::RangesSummary(RangesSummary {
         ranges_summary: vec![RangeSummary {
             range: WireRange {
@@ -155,7 +160,7 @@ pub(crate) fn ranges_summary(rs: &[Range]) -> Body {
                 end: end.map(ts),
                 value: None,
             },
-            sub_range_count: i32::try_from(rs.len()).unwrap_or(i32::MAX),
+            sub_range_count: i32::try_from(count).unwrap_or(i32::MAX),
         }],
     })
 }
