@@ -2,7 +2,7 @@
 //! streaming clients (Rust and Python), optionally zstd-compressed. They time out after 2 s
 //! and retry, so the same validate-all-then-store rule and idempotent replace apply.
 
-use super::convert::{dataset_rid, timestamps_of, unsupported};
+use super::convert::{dataset_rid, timestamps_from, unsupported};
 use super::encoded::{self, Encoding, Format};
 use super::proto_scan::Shape;
 use crate::app::App;
@@ -59,21 +59,21 @@ fn convert(rid: &str, request: WriteRequestNominal) -> Result<Vec<SeriesWrite>, 
         let Some(points) = series.points.and_then(|p| p.points_type) else {
             continue;
         };
-        let (stamps, values): (Vec<Timestamp>, Values) = match points {
+        let (timestamps, values) = match points {
             PointsType::DoublePoints(p) => (
-                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                timestamps_from(&channel, &p.points, |x| wire_ts(x.timestamp))?,
                 Values::Double(p.points.iter().map(|x| x.value).collect()),
             ),
             PointsType::IntegerPoints(p) => (
-                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                timestamps_from(&channel, &p.points, |x| wire_ts(x.timestamp))?,
                 Values::Int(p.points.iter().map(|x| x.value).collect()),
             ),
             PointsType::Uint64Points(p) => (
-                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                timestamps_from(&channel, &p.points, |x| wire_ts(x.timestamp))?,
                 Values::Uint64(p.points.iter().map(|x| x.value).collect()),
             ),
             PointsType::StringPoints(p) => (
-                p.points.iter().map(|x| wire_ts(x.timestamp)).collect(),
+                timestamps_from(&channel, &p.points, |x| wire_ts(x.timestamp))?,
                 Values::String(
                     p.points
                         .iter()
@@ -84,7 +84,6 @@ fn convert(rid: &str, request: WriteRequestNominal) -> Result<Vec<SeriesWrite>, 
             PointsType::ArrayPoints(_) => return Err(unsupported(&channel, "array")),
             PointsType::StructPoints(_) => return Err(unsupported(&channel, "struct")),
         };
-        let timestamps = timestamps_of(&channel, stamps.iter())?;
         out.push(SeriesWrite {
             dataset: dataset.clone(),
             channel: Arc::from(channel.as_str()),

@@ -2,7 +2,7 @@
 //! columnar protobuf `WriteBatchesRequest` (one packed value column per channel), plain or
 //! `Content-Encoding: zstd`. The dataset is named inside the body. Validate all, then store.
 
-use super::convert::{dataset_rid, timestamps_of, unsupported};
+use super::convert::{dataset_rid, timestamps_from, unsupported};
 use super::encoded::{self, Encoding, Format};
 use super::proto_scan::Shape;
 use crate::app::App;
@@ -75,13 +75,11 @@ pub(crate) fn convert(request: WriteBatchesRequest) -> Result<Vec<SeriesWrite>, 
         if values.is_empty() {
             continue;
         }
-        let stamps = points.timestamps.iter().map(|t| Timestamp {
+        let timestamps = timestamps_from(&channel, &points.timestamps, |t| Timestamp {
             // Absent fields read as zero, as protobuf defaults do.
             seconds: SafeLong(t.seconds.unwrap_or(0)),
             nanos: SafeLong(t.nanos.unwrap_or(0)),
-        });
-        let stamps: Vec<Timestamp> = stamps.collect();
-        let timestamps = timestamps_of(&channel, stamps.iter())?;
+        })?;
         out.push(SeriesWrite {
             dataset: dataset.clone(),
             channel: Arc::from(channel.as_str()),
