@@ -21,8 +21,8 @@
 //! either is rendered from that state.
 
 use wire::api::Timestamp;
-use wire::persistent_compute::AppendResult;
-use wire::scout_compute::ComputeNodeResponse;
+use wire::persistent_compute::{AppendResult, ComputeNodeAppendResponse};
+use wire::scout_compute::{ComputeNodeResponse, Grouping};
 use wire::time::nanos_to_timestamp;
 
 use crate::engine::{Engine, Grouped};
@@ -74,6 +74,10 @@ pub struct LiveComputation {
     /// joined with it holds the window up to here, so the next update must end later
     /// (rule 1) while it still starts at or before `last_end` for everyone else.
     floor: i64,
+    /// The groups of the last full result (grouped results): an append may only name
+    /// these, so a group that appears later (a new tag value) makes the update a full
+    /// result.
+    groups: Vec<Grouping>,
 }
 
 /// What the client holds, as far as appends are concerned.
@@ -112,6 +116,7 @@ impl Plan {
             sent: None,
             held: Held::Store,
             floor: i64::MIN,
+            groups: Vec::new(),
         }
     }
 
@@ -163,6 +168,16 @@ impl LiveComputation {
 
     /// The whole window `[now - window, now]` (`now` bumped past the previous end if needed).
     pub fn full(
+        &mut self,
+        source: &dyn DataSource,
+        now: i64,
+    ) -> Result<ComputeNodeResponse, ComputeError> {
+        let result = self.full_now(source, now)?;
+        self.groups = groups_of(&result);
+        Ok(result)
+    }
+
+    fn full_now(
         &mut self,
         source: &dyn DataSource,
         now: i64,
@@ -293,8 +308,39 @@ impl LiveComputation {
         earliest_change: i64,
         now: i64,
     ) -> Result<LiveUpdate, ComputeError> {
+        let update = self.update_held(source, earliest_change, now)?;
+        let update = match update {
+            LiveUpdate::Append(append) if names_new_group(&self.groups, &append.result) => {
+                // The clients' merge has no place for a group their full result lacked.
+                match self.sent {
+                    Some(sent) => LiveUpdate::Full(self.full_again(source, sent)),
+                    None => LiveUpdate::Append(append),
+                }
+            }
+            other => other,
+        };
+        if let LiveUpdate::Full(result) = &update {
+            self.groups = groups_of(result);
+        }
+        Ok(update)
+    }
+
+    /// The full result of the state an update just reached, in the same shape.
+    fn full_again(&mut self, source: &dyn DataSource, sent: Sent) -> ComputeNodeResponse {
+        match self.held {
+            Held::Ranges(_) | Held::Points(_) => self.full_from_held(sent.shape, sent.last_end),
+            Held::Store | Held::Buckets(_) => self.full_at(source, sent.last_end, sent.shape),
+        }
+    }
+
+    fn update_held(
+        &mut self,
+        source: &dyn DataSource,
+        earliest_change: i64,
+        now: i64,
+    ) -> Result<LiveUpdate, ComputeError> {
         let Some(sent) = self.sent else {
-            return self.full(source, now).map(LiveUpdate::Full);
+            return self.full_now(source, now).map(LiveUpdate::Full);
         };
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
@@ -531,4 +577,27 @@ impl LiveComputation {
 
 fn ts(nanos: i64) -> Timestamp {
     nanos_to_timestamp(nanos)
+}
+
+/// The groups of a grouped full result (none for an ungrouped one).
+fn groups_of(result: &ComputeNodeResponse) -> Vec<Grouping> {
+    match result {
+        ComputeNodeResponse::Grouped(grouped) => grouped
+            .responses
+            .iter()
+            .map(|r| r.grouping.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a grouped append names a group outside `held`.
+fn names_new_group(held: &[Grouping], append: &ComputeNodeAppendResponse) -> bool {
+    match append {
+        ComputeNodeAppendResponse::Grouped(grouped) => grouped
+            .responses
+            .iter()
+            .any(|r| !held.contains(&r.grouping)),
+        _ => false,
+    }
 }

@@ -117,15 +117,24 @@ enum Input {
     Enum,
 }
 
-fn run(
-    node: &str,
-    input: Input,
-    mode: LiveMode,
+/// What happens to the data: the history, the first full result's time, the steps, when
+/// the late joiner joins, and how many groups exist before the first full result.
+struct Story {
     initial: Vec<Write>,
     t0: i64,
     steps: Vec<Step>,
     join_at: usize,
-) {
+    seeded: usize,
+}
+
+fn run(node: &str, input: Input, mode: LiveMode, story: Story) {
+    let Story {
+        initial,
+        t0,
+        steps,
+        join_at,
+        seeded,
+    } = story;
     let mut source = MemSource::new();
     let (name, kind, value): (_, _, fn(u8) -> Val) = match input {
         Input::Numeric => ("x", ChannelKind::Numeric, num_value),
@@ -135,9 +144,11 @@ fn run(
     let write = |source: &mut MemSource, (s, t, v): Write| {
         source.write(name, &[("stand", STANDS[s])], t, value(v));
     };
-    // Every group exists from the start (an append cannot introduce a group the full
-    // result did not have), with a point long before any window.
-    for s in 0..STANDS.len() {
+    // The first `seeded` groups exist from the start, with a point long before any
+    // window; the others appear with their first write, after the first full result, and
+    // must then reach the clients as a full result (an append cannot name a group the
+    // last full result lacked).
+    for s in 0..seeded.min(STANDS.len()) {
         write(&mut source, (s, -1_000_000, 0));
     }
     for w in initial {
@@ -252,40 +263,40 @@ proptest! {
 
     #[test]
     fn numeric_points_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,
-            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14,
+            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14, seeded in 1usize..4,
             select in 0usize..4, derivative in any::<bool>(), grouped in any::<bool>()) {
         let node = point_node(POINT_SELECTS[select], derivative, grouped);
-        run(&node, Input::Numeric, LiveMode::Auto, initial, t0, steps, join_at);
+        run(&node, Input::Numeric, LiveMode::Auto, Story { initial, t0, steps, join_at, seeded });
     }
 
     #[test]
     fn enum_points_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,
-            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14,
+            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14, seeded in 1usize..4,
             last in any::<bool>(), grouped in any::<bool>()) {
         let node = enum_point_node(if last { "lastPoint" } else { "firstPoint" }, grouped);
-        run(&node, Input::Enum, LiveMode::Auto, initial, t0, steps, join_at);
+        run(&node, Input::Enum, LiveMode::Auto, Story { initial, t0, steps, join_at, seeded });
     }
 
     #[test]
     fn range_values_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,
-            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14,
+            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14, seeded in 1usize..4,
             select in 0usize..4, index in 0i64..4, grouped in any::<bool>()) {
         let node = range_value_node(select, index, grouped);
-        run(&node, Input::Numeric, LiveMode::Auto, initial, t0, steps, join_at);
+        run(&node, Input::Numeric, LiveMode::Auto, Story { initial, t0, steps, join_at, seeded });
     }
 
     #[test]
     fn range_lists_and_summaries_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,
-            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14,
+            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14, seeded in 1usize..4,
             max in 1i32..6, grouped in any::<bool>()) {
-        run(&ranges_node(max, grouped), Input::Numeric, LiveMode::Auto, initial, t0, steps, join_at);
+        run(&ranges_node(max, grouped), Input::Numeric, LiveMode::Auto, Story { initial, t0, steps, join_at, seeded });
     }
 
     #[test]
     fn series_snapshots_merge_to_full(initial in initial(), t0 in 1_000i64..3_000,
-            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14,
+            steps in prop::collection::vec(step(), 1..14), join_at in 0usize..14, seeded in 1usize..4,
             mode in 0usize..3, derivative in any::<bool>()) {
         let mode = [LiveMode::Raw, LiveMode::Bucketed, LiveMode::Auto][mode];
-        run(&series_node(derivative, 10), Input::Numeric, mode, initial, t0, steps, join_at);
+        run(&series_node(derivative, 10), Input::Numeric, mode, Story { initial, t0, steps, join_at, seeded });
     }
 }
