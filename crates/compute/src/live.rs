@@ -206,15 +206,14 @@ impl LiveComputation {
         let result = match (shape, self.plan.numeric_series()) {
             (Shape::Bucketed { width, origin }, Some(series)) => {
                 let read_from = origin + bucket_start(bucket_of(start - origin, width), width);
-                let (open, bodies) = OpenBuckets::rebuild(
-                    &Engine::new(source),
+                let bodies = rebuild_buckets(
+                    &mut self.held,
+                    source,
                     series,
                     read_from,
                     end,
-                    width,
-                    origin,
+                    (width, origin),
                 );
-                self.held = Held::Buckets(open);
                 full_response(self.plan.grouped, bodies)
             }
             _ => {
@@ -385,15 +384,14 @@ impl LiveComputation {
                 // Every bucket whose stamp (its end) is at or after `from`, rebuilt.
                 let read_from =
                     origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width);
-                let (open, bodies) = OpenBuckets::rebuild(
-                    &Engine::new(source),
+                let bodies = rebuild_buckets(
+                    &mut self.held,
+                    source,
                     series,
                     read_from,
                     end,
-                    width,
-                    origin,
+                    (width, origin),
                 );
-                self.held = Held::Buckets(open);
                 append_response(self.plan.grouped, bodies)
             }
             _ => self.plan.append_with(source, from, end, start, shape),
@@ -577,6 +575,22 @@ impl LiveComputation {
 
 fn ts(nanos: i64) -> Timestamp {
     nanos_to_timestamp(nanos)
+}
+
+/// Rebuilds every bucket from the one holding `read_from` to `end` (`grid`: bucket width
+/// and origin) and keeps the open one in `held` for the appends that follow.
+fn rebuild_buckets(
+    held: &mut Held,
+    source: &dyn DataSource,
+    series: &Num,
+    read_from: i64,
+    end: i64,
+    (width, origin): (i64, i64),
+) -> Grouped<Body> {
+    let (open, bodies) =
+        OpenBuckets::rebuild(&Engine::new(source), series, read_from, end, width, origin);
+    *held = Held::Buckets(open);
+    bodies
 }
 
 /// The groups of a grouped full result (none for an ungrouped one).

@@ -131,10 +131,10 @@ async fn open_connections(server: &TestServer) -> Result<f64> {
         .context("gauge is not a number")
 }
 
-/// Subscribes to full results of a busy channel, then never reads again: updates fill
-/// the connection's queue and the socket buffers. `keep_talking` sends a ping every
-/// 100 ms meanwhile (heard, but not reading).
-async fn stop_reading(keep_talking: bool) -> Result<()> {
+/// A server with a 300 ms ping interval and a 4-message queue, one raw socket subscribed
+/// to full results (no appends, raw: thousands of points per update) of a channel that
+/// gets a point every 10 ms from the returned writer task.
+async fn busy_stream() -> Result<(Arc<TestServer>, Raw, tokio::task::JoinHandle<()>)> {
     let server = Arc::new(
         TestServer::start_with(
             ServerConfig {
@@ -155,7 +155,6 @@ async fn stop_reading(keep_talking: bool) -> Result<()> {
         .no_content()?;
     let mut ws = raw_connect(&server).await?;
     let id = uuid::Uuid::new_v4();
-    // Full results (no appends), raw: thousands of points per update.
     let sub = subscription(
         series_node("numeric", &rid, "busy", &[], Some(100_000)),
         60 * SEC,
@@ -168,10 +167,8 @@ async fn stop_reading(keep_talking: bool) -> Result<()> {
     ))
     .await?;
     ensure!(open_connections(&server).await? == 1.0);
-
     let writer = {
         let server = server.clone();
-        let rid = rid.clone();
         tokio::spawn(async move {
             for i in 0..1_000i64 {
                 let t = server.now() + i;
@@ -185,6 +182,14 @@ async fn stop_reading(keep_talking: bool) -> Result<()> {
             }
         })
     };
+    Ok((server, ws, writer))
+}
+
+/// Subscribes to full results of a busy channel, then never reads again: updates fill
+/// the connection's queue and the socket buffers. `keep_talking` sends a ping every
+/// 100 ms meanwhile (heard, but not reading).
+async fn stop_reading(keep_talking: bool) -> Result<()> {
+    let (server, mut ws, writer) = busy_stream().await?;
     let ping = json!({"type": "ping", "ping": {"sentAt": "2026-11-28T15:50:49Z"}}).to_string();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut closed = false;
@@ -226,53 +231,7 @@ async fn a_talking_client_that_never_reads_is_dropped_too() -> Result<()> {
 /// bytes read, not as a queue that shrinks.
 #[tokio::test]
 async fn a_steady_reader_of_a_busy_stream_is_pinged_and_kept() -> Result<()> {
-    let server = Arc::new(
-        TestServer::start_with(
-            ServerConfig {
-                ping_interval: Duration::from_millis(300),
-                connection_queue: 4,
-                ..ServerConfig::default()
-            },
-            None,
-        )
-        .await?,
-    );
-    let rid = rid();
-    let now = server.now();
-    let history = series(now - 50 * SEC, 10 * MS, 0..5_000);
-    server
-        .write_columns(&columnar(&rid, vec![double_column("busy", &[], &history)]))
-        .await?
-        .no_content()?;
-    let mut ws = raw_connect(&server).await?;
-    let id = uuid::Uuid::new_v4();
-    let sub = subscription(
-        series_node("numeric", &rid, "busy", &[], Some(100_000)),
-        60 * SEC,
-        options(0, Some(false)),
-    );
-    ws.send(Message::Text(
-        json!({"type": "subscribe", "subscribe": {id.to_string(): sub}})
-            .to_string()
-            .into(),
-    ))
-    .await?;
-    let writer = {
-        let server = server.clone();
-        let rid = rid.clone();
-        tokio::spawn(async move {
-            for i in 0..1_000i64 {
-                let t = server.now() + i;
-                let _ = server
-                    .write_columns(&columnar(
-                        &rid,
-                        vec![double_column("busy", &[], &[(t, 1.0)])],
-                    ))
-                    .await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
+    let (server, mut ws, writer) = busy_stream().await?;
     // Ten ping intervals of steady reading: long past the three-interval deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     let (mut pings, mut updates) = (0, 0);
