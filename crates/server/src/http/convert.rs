@@ -137,28 +137,26 @@ pub(crate) fn timestamps_from<T>(
     items: &[T],
     stamp: impl Fn(&T) -> Timestamp,
 ) -> Result<Vec<i64>, IngestError> {
-    let mut out = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let t = stamp(item);
-        let nanos = timestamp_to_nanos(&t).map_err(|source| IngestError::InvalidTimestamp {
-            channel: channel.to_string(),
-            index,
-            seconds: t.seconds.0,
-            nanos: t.nanos.0,
-            source,
-        })?;
-        out.push(nanos);
-    }
-    Ok(out)
+    nanos_of(channel, items.len(), items.iter().map(stamp))
 }
 
 pub(crate) fn timestamps_of<'a>(
     channel: &str,
     stamps: impl Iterator<Item = &'a Timestamp>,
 ) -> Result<Vec<i64>, IngestError> {
-    let mut out = Vec::with_capacity(stamps.size_hint().0);
+    let len = stamps.size_hint().0;
+    nanos_of(channel, len, stamps.cloned())
+}
+
+/// Every timestamp in nanoseconds; the first one out of range names its channel and index.
+fn nanos_of(
+    channel: &str,
+    len: usize,
+    stamps: impl Iterator<Item = Timestamp>,
+) -> Result<Vec<i64>, IngestError> {
+    let mut out = Vec::with_capacity(len);
     for (index, t) in stamps.enumerate() {
-        let nanos = timestamp_to_nanos(t).map_err(|source| IngestError::InvalidTimestamp {
+        let nanos = timestamp_to_nanos(&t).map_err(|source| IngestError::InvalidTimestamp {
             channel: channel.to_string(),
             index,
             seconds: t.seconds.0,
