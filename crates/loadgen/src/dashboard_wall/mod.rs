@@ -386,21 +386,14 @@ async fn stream_phase(
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
-    let (delivery, latency) = {
-        let log = log
-            .lock()
-            .map_err(|_| anyhow::anyhow!("write log poisoned"))?;
-        (
-            report::delivery(
-                &received,
-                wall.subscriptions,
-                &log,
-                interval,
-                wall.silence_bound_ms(),
-            ),
-            report::write_latency_ms(&log, interval),
-        )
-    };
+    let (delivery, latency) = report::delivery_and_latency(
+        &received,
+        wall.subscriptions,
+        log,
+        interval,
+        wall.silence_bound_ms(),
+    )
+    .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
     let mut out = String::new();
     let _ = writeln!(out, "stream (WebSocket subscriptions):");
     let _ = writeln!(
@@ -438,12 +431,8 @@ async fn stream_phase(
         errors,
         write_latency_ms: &latency,
     };
-    figures.render(&mut out, "update", "updates");
-    if let Some(e) = first_error {
-        let _ = writeln!(out, "  first error    {e}");
-    }
-    let gross = cpu.server.map(|s| s / delivery.updates.max(1) as f64);
-    Ok((out, figures.net_cpu_per_update().zip(gross)))
+    let per_result = figures.finish(&mut out, ("update", "updates"), first_error);
+    Ok((out, per_result))
 }
 
 async fn poll_phase(
@@ -494,18 +483,14 @@ async fn poll_phase(
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
-    let (delivery, latency) = match log.lock() {
-        Ok(log) => (
-            report::delivery(
-                &received,
-                wall.subscriptions,
-                &log,
-                interval,
-                wall.silence_bound_ms(),
-            ),
-            report::write_latency_ms(&log, interval),
-        ),
-        Err(_) => return ("poll: write log poisoned\n".to_string(), None),
+    let Some((delivery, latency)) = report::delivery_and_latency(
+        &received,
+        wall.subscriptions,
+        log,
+        interval,
+        wall.silence_bound_ms(),
+    ) else {
+        return ("poll: write log poisoned\n".to_string(), None);
     };
     let mut out = String::new();
     let _ = writeln!(
@@ -525,10 +510,6 @@ async fn poll_phase(
         errors,
         write_latency_ms: &latency,
     };
-    figures.render(&mut out, "refresh", "refreshes");
-    if let Some(e) = first_error {
-        let _ = writeln!(out, "  first error    {e}");
-    }
-    let gross = cpu.server.map(|s| s / delivery.updates.max(1) as f64);
-    (out, figures.net_cpu_per_update().zip(gross))
+    let per_result = figures.finish(&mut out, ("refresh", "refreshes"), first_error);
+    (out, per_result)
 }

@@ -185,6 +185,22 @@ impl CpuUse {
 }
 
 /// Write acknowledgement latency (send → acknowledgement) of the writes sent in `interval`.
+/// What a mode delivered and the write latencies during it, from the shared write log;
+/// `None` if the log's lock was poisoned.
+pub(crate) fn delivery_and_latency(
+    received: &[Received],
+    panels: usize,
+    log: &std::sync::Mutex<WriteLog>,
+    interval: Interval,
+    silence_bound_ms: f64,
+) -> Option<(Delivery, Vec<f64>)> {
+    let log = log.lock().ok()?;
+    Some((
+        delivery(received, panels, &log, interval, silence_bound_ms),
+        write_latency_ms(&log, interval),
+    ))
+}
+
 pub(crate) fn write_latency_ms(log: &WriteLog, interval: Interval) -> Vec<f64> {
     let mut l: Vec<f64> = log
         .entries
@@ -219,6 +235,25 @@ impl ModeFigures<'_> {
     }
 
     /// The lines of this block.
+    /// Renders the figures and the first error, if any; returns the net and gross server
+    /// CPU seconds per delivered result, when both are known.
+    pub(crate) fn finish(
+        &self,
+        out: &mut String,
+        (unit, units): (&str, &str),
+        first_error: Option<String>,
+    ) -> Option<(f64, f64)> {
+        self.render(out, unit, units);
+        if let Some(e) = first_error {
+            let _ = writeln!(out, "  first error    {e}");
+        }
+        let gross = self
+            .cpu
+            .server
+            .map(|s| s / self.delivery.updates.max(1) as f64);
+        self.net_cpu_per_update().zip(gross)
+    }
+
     pub(crate) fn render(&self, out: &mut String, unit: &str, units: &str) {
         let d = self.delivery;
         let secs = self.interval.secs();
