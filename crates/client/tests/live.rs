@@ -14,7 +14,7 @@ use sightline_store::MemoryStore;
 use sightline_wire::scout_compute::{ComputableNode, ComputeNodeResponse};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -82,16 +82,7 @@ impl Server {
     }
 
     async fn write(&self, values: &[f64]) -> Result<()> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() as i64;
-        let n = values.len() as i64;
-        let timestamps: Vec<_> = (0..n)
-            .map(|i| {
-                let t = now - (n - i) * 1_000_000;
-                json!({"seconds": t.div_euclid(1_000_000_000), "nanos": t.rem_euclid(1_000_000_000)})
-            })
-            .collect();
-        let body = json!({"dataSourceRid": DATASET, "batches": [{"channel": "x",
-            "timestamps": timestamps, "values": {"type": "doubles", "doubles": values}}]});
+        let body = common::write_body(DATASET, values)?;
         let status = self
             .http("/storage/writer/v1/columnar")
             .json(&body)

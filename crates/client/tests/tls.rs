@@ -7,14 +7,13 @@ mod common;
 
 use anyhow::{bail, Context as _, Result};
 use common::{until, values, WAIT};
-use serde_json::json;
 use sightline_client::{ClientError, Event, Options, Request};
 use sightline_server::{tls, App, ServerConfig, SystemClock};
 use sightline_store::MemoryStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::oneshot;
 use tokio_rustls::rustls;
@@ -89,17 +88,7 @@ impl TlsServer {
 
     /// Writes `values` a millisecond apart ending now, over HTTPS (HTTP/1.1, one request).
     async fn write(&self, pki: &Pki, values: &[f64]) -> Result<()> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() as i64;
-        let n = values.len() as i64;
-        let timestamps: Vec<_> = (0..n)
-            .map(|i| {
-                let t = now - (n - i) * 1_000_000;
-                json!({"seconds": t.div_euclid(1_000_000_000), "nanos": t.rem_euclid(1_000_000_000)})
-            })
-            .collect();
-        let body = json!({"dataSourceRid": DATASET, "batches": [{"channel": "x",
-            "timestamps": timestamps, "values": {"type": "doubles", "doubles": values}}]})
-        .to_string();
+        let body = common::write_body(DATASET, values)?.to_string();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(pki.cert_der.clone())?;
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(

@@ -17,6 +17,25 @@ pub fn request(dataset: &str) -> Request {
     Request::new(node, Duration::from_secs(60)).min_delay(Duration::from_millis(20))
 }
 
+/// A columnar write body for channel `x` of `dataset`: `values` a millisecond apart,
+/// ending now.
+pub fn write_body(dataset: &str, values: &[f64]) -> Result<serde_json::Value> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as i64;
+    let n = values.len() as i64;
+    let timestamps: Vec<_> = (0..n)
+        .map(|i| {
+            let t = now - (n - i) * 1_000_000;
+            serde_json::json!({"seconds": t.div_euclid(1_000_000_000), "nanos": t.rem_euclid(1_000_000_000)})
+        })
+        .collect();
+    Ok(
+        serde_json::json!({"dataSourceRid": dataset, "batches": [{"channel": "x",
+        "timestamps": timestamps, "values": {"type": "doubles", "doubles": values}}]}),
+    )
+}
+
 /// The values of a numeric window (empty before the first result).
 pub fn values(sub: &Subscription) -> Vec<f64> {
     match sub.state().map(|s| &s.plot) {
