@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::source::{DataSource, LogEntry};
 
 /// Points of one channel in `[start, end]`, sorted by timestamp.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Columns<V> {
     pub(crate) ts: Vec<i64>,
     pub(crate) values: Vec<V>,

@@ -103,7 +103,7 @@ impl Plan {
             },
             other => other,
         };
-        Ok(self.full_with(source, start, end, shape))
+        Ok(self.full_with(Engine::new(source), start, end, shape))
     }
 
     /// Full result over `[start, end]`. Bucketed results hold every bucket that overlaps
@@ -111,7 +111,7 @@ impl Plan {
     /// bucket.
     pub(crate) fn full_with(
         &self,
-        source: &dyn DataSource,
+        engine: Engine<'_>,
         start: i64,
         end: i64,
         shape: Shape,
@@ -124,7 +124,7 @@ impl Plan {
         };
         full_response(
             self.grouped,
-            self.bodies(source, read_from, end, start, shape),
+            self.bodies(engine, read_from, end, start, shape),
         )
     }
 
@@ -132,7 +132,7 @@ impl Plan {
     /// appends resend every bucket whose stamp (its end) is at or after `from`.
     pub(crate) fn append_with(
         &self,
-        source: &dyn DataSource,
+        engine: Engine<'_>,
         from: i64,
         end: i64,
         window_start: i64,
@@ -144,7 +144,7 @@ impl Plan {
             }
             _ => from,
         };
-        let bodies = self.bodies(source, read_from, end, window_start, shape);
+        let bodies = self.bodies(engine, read_from, end, window_start, shape);
         append_response(self.grouped, bodies)
     }
 
@@ -161,13 +161,12 @@ impl Plan {
     /// One body per group over `[from, end]`; `window_start` bounds value selection.
     fn bodies(
         &self,
-        source: &dyn DataSource,
+        engine: Engine<'_>,
         from: i64,
         end: i64,
         window_start: i64,
         shape: Shape,
     ) -> Grouped<Body> {
-        let engine = Engine::new(source);
         match &self.output {
             Output::Series(s) => engine
                 .any_series(s, from, end)

@@ -169,6 +169,10 @@ pub(crate) enum Num {
         input: Box<Num>,
         window: Window,
         agg: Agg,
+        /// This node's own slot for the state a live computation keeps between updates
+        /// (`engine::rolling`): numbered by the lowerer, one per node built, and lowering
+        /// never copies a built expression, so no two rolling nodes of a plan share one.
+        slot: usize,
     },
     /// Keeps points whose value passes the comparison (NaN never passes).
     ThresholdFilter {

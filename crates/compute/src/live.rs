@@ -18,14 +18,16 @@
 //! on; range results keep the window's
 //! ranges (`live_ranges`) and `SelectValue` points keep the selected point per group
 //! (`live_value`), so neither re-reads the window, and a late joiner's full result of
-//! either is rendered from that state.
+//! either is rendered from that state. Rolling nodes anywhere in the plan keep their
+//! window's aggregate between updates (`engine::rolling`), dropped by `update` when a
+//! change lands inside what they hold.
 
 use wire::api::Timestamp;
 use wire::persistent_compute::{AppendResult, ComputeNodeAppendResponse};
 use wire::scout_compute::{ComputeNodeResponse, Grouping};
 use wire::time::nanos_to_timestamp;
 
-use crate::engine::{Engine, Grouped};
+use crate::engine::{Engine, Grouped, RollingStates};
 use crate::error::ComputeError;
 use crate::ir::{AnySeries, Num, Ranges};
 use crate::live_buckets::OpenBuckets;
@@ -78,6 +80,9 @@ pub struct LiveComputation {
     /// these, so a group that appears later (a new tag value) makes the update a full
     /// result.
     groups: Vec<Grouping>,
+    /// Each rolling node's window as of the last update, so the next one reads only the
+    /// points that enter and leave it (`engine::rolling`).
+    rolling: RollingStates,
 }
 
 /// What the client holds, as far as appends are concerned.
@@ -117,6 +122,7 @@ impl Plan {
             held: Held::Store,
             floor: i64::MIN,
             groups: Vec::new(),
+            rolling: RollingStates::default(),
         }
     }
 
@@ -172,6 +178,8 @@ impl LiveComputation {
         source: &dyn DataSource,
         now: i64,
     ) -> Result<ComputeNodeResponse, ComputeError> {
+        // Called without the changes since the last update: no held state can be trusted.
+        self.rolling.clear();
         let result = self.full_now(source, now)?;
         self.groups = groups_of(&result);
         Ok(result)
@@ -184,7 +192,7 @@ impl LiveComputation {
     ) -> Result<ComputeNodeResponse, ComputeError> {
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
-        let engine = Engine::new(source);
+        let engine = Engine::live(source, &self.rolling);
         if let Some(expr) = self.plan.held_ranges_expr() {
             let held = HeldRanges::from_full(engine.ranges(expr, start, end));
             let shape = self.ranges_shape(&held);
@@ -208,7 +216,7 @@ impl LiveComputation {
                 let read_from = origin + bucket_start(bucket_of(start - origin, width), width);
                 let bodies = rebuild_buckets(
                     &mut self.held,
-                    source,
+                    Engine::live(source, &self.rolling),
                     series,
                     read_from,
                     end,
@@ -218,7 +226,8 @@ impl LiveComputation {
             }
             _ => {
                 self.held = Held::Store;
-                self.plan.full_with(source, start, end, shape)
+                self.plan
+                    .full_with(Engine::live(source, &self.rolling), start, end, shape)
             }
         };
         self.sent = Some(Sent {
@@ -260,7 +269,9 @@ impl LiveComputation {
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
         self.floor = self.floor.max(end);
-        Ok(self.plan.full_with(source, start, end, sent.shape))
+        Ok(self
+            .plan
+            .full_with(Engine::new(source), start, end, sent.shape))
     }
 
     /// An append for a client that missed updates since it last held the window up to some
@@ -288,7 +299,9 @@ impl LiveComputation {
             (Shape::Ranges, Some((expr, _))) => self
                 .plan
                 .ranges_append(&Engine::new(source).ranges(expr, from, end)),
-            _ => self.plan.append_with(source, from, end, start, shape),
+            _ => self
+                .plan
+                .append_with(Engine::new(source), from, end, start, shape),
         };
         Ok(LiveUpdate::Append(AppendResult {
             start: ts(from),
@@ -307,6 +320,7 @@ impl LiveComputation {
         earliest_change: i64,
         now: i64,
     ) -> Result<LiveUpdate, ComputeError> {
+        self.rolling.invalidate(earliest_change);
         let update = self.update_held(source, earliest_change, now)?;
         let update = match update {
             LiveUpdate::Append(append) if names_new_group(&self.groups, &append.result) => {
@@ -377,7 +391,8 @@ impl LiveComputation {
                 if from == sent.last_end
                     && open.can_continue(sent.last_end, changed_after_last_end, width, origin) =>
             {
-                let bodies = open.extend(&Engine::new(source), series, end, width, origin);
+                let engine = Engine::live(source, &self.rolling);
+                let bodies = open.extend(&engine, series, end, width, origin);
                 append_response(self.plan.grouped, bodies)
             }
             (Shape::Bucketed { width, origin }, Some(series), _) => {
@@ -386,7 +401,7 @@ impl LiveComputation {
                     origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width);
                 let bodies = rebuild_buckets(
                     &mut self.held,
-                    source,
+                    Engine::live(source, &self.rolling),
                     series,
                     read_from,
                     end,
@@ -394,7 +409,10 @@ impl LiveComputation {
                 );
                 append_response(self.plan.grouped, bodies)
             }
-            _ => self.plan.append_with(source, from, end, start, shape),
+            _ => {
+                self.plan
+                    .append_with(Engine::live(source, &self.rolling), from, end, start, shape)
+            }
         };
         self.sent = Some(Sent {
             shape,
@@ -421,7 +439,7 @@ impl LiveComputation {
         let Some(expr) = self.plan.held_ranges_expr() else {
             return LiveUpdate::Unchanged;
         };
-        let new = Engine::new(source).ranges(expr, from, end);
+        let new = Engine::live(source, &self.rolling).ranges(expr, from, end);
         let Held::Ranges(held) = &mut self.held else {
             return LiveUpdate::Unchanged;
         };
@@ -455,7 +473,7 @@ impl LiveComputation {
         let (Some(q), Held::Points(held)) = (self.plan.point_query(), &mut self.held) else {
             return LiveUpdate::Unchanged;
         };
-        held.advance(&Engine::new(source), q, from, start, end);
+        held.advance(&Engine::live(source, &self.rolling), q, from, start, end);
         self.sent = Some(Sent {
             shape: Shape::Value,
             last_end: end,
@@ -581,14 +599,13 @@ fn ts(nanos: i64) -> Timestamp {
 /// and origin) and keeps the open one in `held` for the appends that follow.
 fn rebuild_buckets(
     held: &mut Held,
-    source: &dyn DataSource,
+    engine: Engine<'_>,
     series: &Num,
     read_from: i64,
     end: i64,
     (width, origin): (i64, i64),
 ) -> Grouped<Body> {
-    let (open, bodies) =
-        OpenBuckets::rebuild(&Engine::new(source), series, read_from, end, width, origin);
+    let (open, bodies) = OpenBuckets::rebuild(&engine, series, read_from, end, width, origin);
     *held = Held::Buckets(open);
     bodies
 }

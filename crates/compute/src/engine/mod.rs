@@ -20,6 +20,7 @@ mod intervals;
 mod leaves;
 mod numeric;
 mod ranges;
+mod rolling;
 mod scalar;
 mod series;
 mod window;
@@ -32,6 +33,7 @@ use crate::source::DataSource;
 
 pub(crate) use intervals::Range;
 pub(crate) use leaves::{look_back_of, Leaves};
+pub(crate) use rolling::RollingStates;
 pub(crate) use series::AnyColumns;
 
 /// Tag values of a group; empty when not grouped.
@@ -43,11 +45,26 @@ pub(crate) type Grouped<T> = Vec<(Tags, T)>;
 #[derive(Clone, Copy)]
 pub(crate) struct Engine<'a> {
     pub(crate) source: &'a dyn DataSource,
+    /// A live computation's rolling states: rolling nodes continue them instead of
+    /// re-reading their window, and leave them for the next update. `None`: stateless.
+    rolling: Option<&'a RollingStates>,
 }
 
 impl<'a> Engine<'a> {
+    /// A stateless engine (HTTP compute, snapshots, catch-ups).
     pub(crate) fn new(source: &'a dyn DataSource) -> Self {
-        Engine { source }
+        Engine {
+            source,
+            rolling: None,
+        }
+    }
+
+    /// An engine that continues and updates a live computation's rolling states.
+    pub(crate) fn live(source: &'a dyn DataSource, rolling: &'a RollingStates) -> Self {
+        Engine {
+            source,
+            rolling: Some(rolling),
+        }
     }
 
     /// Series of a channel split into groups, series ids sorted so merges are stable.

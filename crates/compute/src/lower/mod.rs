@@ -47,6 +47,8 @@ pub(crate) struct Lowerer<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Set when any channel is grouped: the result is then `grouped`.
     pub(crate) grouped: bool,
+    /// Rolling nodes built so far: the next one's live-state slot.
+    rolling_slots: usize,
 }
 
 impl<'a> Lowerer<'a> {
@@ -55,6 +57,7 @@ impl<'a> Lowerer<'a> {
             source: Some(source),
             diagnostics: Vec::new(),
             grouped: false,
+            rolling_slots: 0,
         }
     }
 
@@ -64,7 +67,14 @@ impl<'a> Lowerer<'a> {
             source: None,
             diagnostics: Vec::new(),
             grouped: false,
+            rolling_slots: 0,
         }
+    }
+
+    /// A fresh live-state slot for a rolling node being built.
+    pub(crate) fn rolling_slot(&mut self) -> usize {
+        self.rolling_slots += 1;
+        self.rolling_slots - 1
     }
 
     pub(crate) fn into_diagnostics(self) -> Vec<Diagnostic> {

@@ -285,6 +285,7 @@ impl Lowerer<'_> {
                         input: Box::new(input),
                         window: window?,
                         agg,
+                        slot: self.rolling_slot(),
                     },
                     unit,
                 ))
@@ -309,6 +310,7 @@ impl Lowerer<'_> {
                         input: Box::new(e),
                         window: Window::Time(w?),
                         agg,
+                        slot: self.rolling_slot(),
                     },
                     unit,
                 ))

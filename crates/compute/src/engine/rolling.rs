@@ -1,0 +1,687 @@
+//! Rolling aggregations (`numericAggregation` over `rollingTime` / `rollingPoints`, and
+//! `rollingOperation`): the sliding accumulator, evaluation from scratch, and the state a
+//! live computation keeps per rolling node between updates, so that an in-order update
+//! reads only its new points and the points that leave the window, never the window.
+//!
+//! ```text
+//!   held at `upto`:   acc  = the input points in (upto − w, upto]   (time window w)
+//!                            = the last n input points <= upto       (n-point window)
+//!                     tail = the outputs in [tail_from, upto]
+//!   update to `b`:    read the input in (upto, b]              new points
+//!                     read the input in (upto − w, b − w]      points leaving (time window)
+//!                     per new point t: push it, pop what is <= t − w, output
+//!                     pop the rest  →  acc = the input points in (b − w, b], upto = b
+//! ```
+//!
+//! A call `eval(a, b)` continues the held state when `a >= tail_from` (the outputs in
+//! `[a, upto]` are held) and every group of the new points has a state; anything else
+//! (an earlier range, a new group, a percentile) is evaluated from scratch, which also
+//! leaves a state for the next call. The live computation drops a state when a change
+//! lands at or before its `upto` (after the input's own look-back): see
+//! [`RollingStates::invalidate`].
+//!
+//! Sums are Neumaier-compensated running sums with additions and subtractions, so a
+//! continued state and a fresh evaluation may differ in the last bits (the property tests
+//! compare with a relative tolerance of 1e-9). The error of such a sum grows with the
+//! number of points that passed through it, so a state that has popped
+//! [`REANCHOR_WINDOWS`] windows' worth of points is dropped and the next update starts
+//! again from a fresh sum; a window that empties restarts at an exact zero.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use crate::columns::Columns;
+use crate::engine::{cols, take_group, Engine, Grouped, Leaves, Tags};
+use crate::ir::{Agg, Num, Window};
+
+/// Sums are re-anchored (the state dropped, the next update evaluated from scratch) after
+/// this many windows' worth of points have left the window, so their rounding error stays
+/// that of a fresh evaluation; amortized, it adds 1/64 of a window read per point.
+pub(crate) const REANCHOR_WINDOWS: u64 = 64;
+
+/// A state holds at most this many of its latest outputs per group (the calls of one
+/// update start at or shortly before the previous end).
+const MAX_TAIL: usize = 4_096;
+
+/// `rollingPoints` windows longer than this keep no state (it holds the window's values).
+const MAX_HELD_POINTS: usize = 65_536;
+
+/// Standard deviations of windows up to this many points are computed directly from the
+/// values (two passes), which the accumulator keeps for them.
+const EXACT_STD_POINTS: usize = 64;
+
+/// The rolling states of a live computation, one slot per rolling node of its plan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RollingStates {
+    slots: RefCell<Vec<Option<RollingState>>>,
+}
+
+impl RollingStates {
+    /// Drops every state whose input may have changed: a change at `earliest_change`
+    /// moves the input from `earliest_change − look_back` on.
+    pub(crate) fn invalidate(&self, earliest_change: i64) {
+        if let Ok(mut slots) = self.slots.try_borrow_mut() {
+            for slot in slots.iter_mut() {
+                if slot
+                    .as_ref()
+                    .is_some_and(|s| earliest_change.saturating_sub(s.input_look_back) <= s.upto)
+                {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// Drops every state.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut slots) = self.slots.try_borrow_mut() {
+            slots.clear();
+        }
+    }
+
+    fn take(&self, slot: usize) -> Option<RollingState> {
+        self.slots
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut slots| slots.get_mut(slot).and_then(Option::take))
+    }
+
+    fn put(&self, slot: usize, state: RollingState) {
+        if let Ok(mut slots) = self.slots.try_borrow_mut() {
+            if slots.len() <= slot {
+                slots.resize_with(slot + 1, || None);
+            }
+            slots[slot] = Some(state);
+        }
+    }
+}
+
+/// One rolling node's state as of `upto`.
+#[derive(Debug, Clone)]
+struct RollingState {
+    /// Every input point at or before `upto` is in the accumulators; none after it.
+    upto: i64,
+    /// The outputs in `[tail_from, upto]` are held in each group's tail.
+    tail_from: i64,
+    /// A change to the data at `t` changes the input from `t − input_look_back` on.
+    input_look_back: i64,
+    groups: Vec<(Tags, GroupState)>,
+}
+
+/// What a held state can do for one call.
+enum Continued {
+    /// The outputs, and the state to keep (none when it is due for re-anchoring).
+    Served(Grouped<Columns<f64>>, Option<RollingState>),
+    /// The call asks for an earlier range than the state holds: evaluate it from scratch
+    /// and keep the state.
+    Earlier(RollingState),
+    /// The state cannot serve this call (a new group, an earlier start at a later end,
+    /// reads that disagree): evaluate from scratch and keep that state.
+    Unusable,
+}
+
+#[derive(Debug, Clone)]
+struct GroupState {
+    acc: RollingAcc,
+    tail: Columns<f64>,
+}
+
+impl Engine<'_> {
+    /// The rolling aggregation of `input` at its points in `[a, b]`.
+    pub(crate) fn rolling(
+        &self,
+        input: &Num,
+        window: Window,
+        agg: Agg,
+        slot: usize,
+        a: i64,
+        b: i64,
+    ) -> Grouped<Columns<f64>> {
+        let Some(states) = self.rolling else {
+            return self.rolling_scratch(input, window, agg, a, b).0;
+        };
+        let held = states.take(slot);
+        let held_upto = held.as_ref().map(|s| s.upto);
+        if let Some(state) = held {
+            match self.rolling_continued(state, input, window, agg, a, b) {
+                Continued::Served(out, state) => {
+                    if let Some(state) = state {
+                        states.put(slot, state);
+                    }
+                    return out;
+                }
+                Continued::Earlier(state) => {
+                    let out = self.rolling_scratch(input, window, agg, a, b).0;
+                    states.put(slot, state);
+                    return out;
+                }
+                Continued::Unusable => {}
+            }
+        }
+        let (out, accs) = self.rolling_scratch(input, window, agg, a, b);
+        if let Some(accs) = accs.filter(|_| held_upto.is_none_or(|u| b >= u)) {
+            let groups = out
+                .iter()
+                .zip(accs)
+                .map(|((g, c), acc)| (g.clone(), GroupState { acc, tail: copy(c) }))
+                .collect();
+            let mut state = RollingState {
+                upto: b,
+                tail_from: a,
+                input_look_back: crate::engine::leaves::look_back_num(input),
+                groups,
+            };
+            state.trim_tails();
+            states.put(slot, state);
+        }
+        out
+    }
+
+    /// From scratch, with the accumulator of each group as of `b` when the window kind
+    /// can be continued.
+    fn rolling_scratch(
+        &self,
+        input: &Num,
+        window: Window,
+        agg: Agg,
+        a: i64,
+        b: i64,
+    ) -> (Grouped<Columns<f64>>, Option<Vec<RollingAcc>>) {
+        let data = match window {
+            Window::Time(w) => self.num(input, a.saturating_sub(w).saturating_add(1), b),
+            Window::Points(n) => self.with_history(
+                &Leaves::of_num(input),
+                a,
+                b,
+                n.saturating_sub(1),
+                |lo, hi| self.num(input, lo, hi),
+                0,
+            ),
+        };
+        let keeps = continuable(window, agg);
+        let mut accs = Vec::with_capacity(data.len());
+        let out = data
+            .into_iter()
+            .map(|(g, c)| {
+                let (out, acc) = scratch(&c, window, agg, a, b);
+                accs.push(acc);
+                (g, out)
+            })
+            .collect();
+        (out, keeps.then_some(accs))
+    }
+
+    /// Continues `state` to `b`, or says why it cannot.
+    fn rolling_continued(
+        &self,
+        state: RollingState,
+        input: &Num,
+        window: Window,
+        agg: Agg,
+        a: i64,
+        b: i64,
+    ) -> Continued {
+        if a < state.tail_from || !continuable(window, agg) {
+            return match b < state.upto {
+                true => Continued::Earlier(state),
+                false => Continued::Unusable,
+            };
+        }
+        if b <= state.upto {
+            let out = state
+                .groups
+                .iter()
+                .map(|(g, s)| (g.clone(), clip_copy(&s.tail, a, b)))
+                .collect();
+            return Continued::Served(out, Some(state));
+        }
+        match self.rolling_advanced(state, input, window, agg, a, b) {
+            Some((out, state)) => {
+                let drifted = state
+                    .groups
+                    .iter()
+                    .any(|(_, s)| s.acc.due_for_reanchor(agg));
+                Continued::Served(out, (!drifted).then_some(state))
+            }
+            None => Continued::Unusable,
+        }
+    }
+
+    /// Moves `state` from its `upto` to `b` reading only the points entering and leaving
+    /// the window; `None` when the reads do not match what it holds.
+    fn rolling_advanced(
+        &self,
+        mut state: RollingState,
+        input: &Num,
+        window: Window,
+        agg: Agg,
+        a: i64,
+        b: i64,
+    ) -> Option<(Grouped<Columns<f64>>, RollingState)> {
+        let upto = state.upto;
+        let new = self.num(input, upto.saturating_add(1), b);
+        let mut leaving: Vec<Option<(Tags, Columns<f64>)>> = match window {
+            Window::Time(w) => self
+                .num(
+                    input,
+                    upto.saturating_sub(w).saturating_add(1),
+                    b.saturating_sub(w),
+                )
+                .into_iter()
+                .map(Some)
+                .collect(),
+            Window::Points(_) => Vec::new(),
+        };
+        let mut old: Vec<Option<(Tags, GroupState)>> = std::mem::take(&mut state.groups)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut out = Vec::with_capacity(new.len());
+        for (i, (g, fresh)) in new.into_iter().enumerate() {
+            let (_, mut group) = take_group(&mut old, i, &g)?;
+            let gone = take_group(&mut leaving, i, &g).map(|(_, c)| c);
+            let produced = group.acc.advance(&fresh, gone.as_ref(), window, agg)?;
+            let mut result = clip_copy(&group.tail, a, upto);
+            let from = produced.ts.partition_point(|&t| t < a);
+            result.ts.extend_from_slice(&produced.ts[from..]);
+            result.values.extend_from_slice(&produced.values[from..]);
+            group.tail = copy(&result);
+            state.groups.push((g.clone(), group));
+            out.push((g, result));
+        }
+        // Leaving points of a group that has no new points' read: the reads disagree.
+        if leaving.iter().flatten().any(|(_, c)| !c.ts.is_empty()) {
+            return None;
+        }
+        state.upto = b;
+        state.tail_from = a;
+        state.trim_tails();
+        Some((out, state))
+    }
+}
+
+impl RollingState {
+    /// Keeps at most [`MAX_TAIL`] outputs per group, moving `tail_from` past what is cut
+    /// (ties at the cut go too, so every group holds all of `[tail_from, upto]`).
+    fn trim_tails(&mut self) {
+        let cut = self
+            .groups
+            .iter()
+            .filter_map(|(_, s)| {
+                let n = s.tail.ts.len();
+                (n > MAX_TAIL).then(|| s.tail.ts[n - MAX_TAIL - 1].saturating_add(1))
+            })
+            .max();
+        if let Some(cut) = cut {
+            self.tail_from = self.tail_from.max(cut);
+            for (_, s) in &mut self.groups {
+                let from = s.tail.ts.partition_point(|&t| t < cut);
+                s.tail.ts.drain(..from);
+                s.tail.values.drain(..from);
+            }
+        }
+    }
+}
+
+/// Whether a state can continue this aggregation: percentiles need the whole window.
+fn continuable(window: Window, agg: Agg) -> bool {
+    !matches!(agg, Agg::Percentile(_))
+        && match window {
+            Window::Time(_) => true,
+            Window::Points(n) => n <= MAX_HELD_POINTS,
+        }
+}
+
+fn copy(c: &Columns<f64>) -> Columns<f64> {
+    cols(c.ts.clone(), c.values.clone())
+}
+
+/// The points of `c` in `[a, b]`, copied.
+fn clip_copy(c: &Columns<f64>, a: i64, b: i64) -> Columns<f64> {
+    let lo = c.ts.partition_point(|&t| t < a);
+    let hi = c.ts.partition_point(|&t| t <= b).max(lo);
+    cols(c.ts[lo..hi].to_vec(), c.values[lo..hi].to_vec())
+}
+
+/// One output per input point in `[a, b]`, aggregating its window (partial windows
+/// included), and the accumulator as of `b`: the points in `(b − w, b]`, or the last `n`.
+fn scratch(
+    c: &Columns<f64>,
+    window: Window,
+    agg: Agg,
+    a: i64,
+    b: i64,
+) -> (Columns<f64>, RollingAcc) {
+    let first = c.ts.partition_point(|&t| t < a);
+    let last = c.ts.partition_point(|&t| t <= b).max(first);
+    let leaves = |i: usize, t: i64, lo: usize| match window {
+        Window::Time(w) => c.ts[lo] <= t.saturating_sub(w),
+        Window::Points(n) => lo.saturating_add(n.max(1)) <= i,
+    };
+    // Where the first window starts (the read may begin earlier).
+    let mut lo = match (window, c.ts.get(first)) {
+        (Window::Time(w), Some(&t)) if first < last => {
+            c.ts.partition_point(|&x| x <= t.saturating_sub(w))
+        }
+        (Window::Points(n), _) if first < last => (first + 1).saturating_sub(n.max(1)),
+        (Window::Time(w), _) => c.ts.partition_point(|&x| x <= b.saturating_sub(w)),
+        (Window::Points(n), _) => last.saturating_sub(n.max(1)),
+    };
+    let mut acc = RollingAcc::new(window, agg);
+    let mut hi = lo;
+    let (mut ts, mut vs) = (
+        Vec::with_capacity(last - first),
+        Vec::with_capacity(last - first),
+    );
+    for i in first..last {
+        let t = c.ts[i];
+        while hi <= i {
+            acc.push(c.values[hi]);
+            hi += 1;
+        }
+        while lo < hi && leaves(i, t, lo) {
+            acc.pop(c.values[lo]);
+            lo += 1;
+        }
+        ts.push(t);
+        vs.push(
+            acc.get(agg)
+                .unwrap_or_else(|| exact(agg, &c.values[lo..hi])),
+        );
+    }
+    // The state as of `b`: what the window ending at `b` holds.
+    while hi < last {
+        acc.push(c.values[hi]);
+        hi += 1;
+    }
+    while lo < hi
+        && match window {
+            Window::Time(w) => c.ts[lo] <= b.saturating_sub(w),
+            Window::Points(n) => hi - lo > n.max(1),
+        }
+    {
+        acc.pop(c.values[lo]);
+        lo += 1;
+    }
+    (cols(ts, vs), acc)
+}
+
+/// Sliding-window aggregates over the points pushed and not yet popped (first in, first
+/// out). Sums are Neumaier-compensated; min and max are monotonic deques keyed by each
+/// point's push sequence number; non-finite values are counted apart, so a window
+/// holding one gives the IEEE result without a pass over the values. Only what the
+/// aggregation reads is kept up to date (the per-point cost of a live update).
+#[derive(Debug, Clone)]
+pub(crate) struct RollingAcc {
+    /// Squares (standard deviation, RMS), minimum, maximum: kept only when read.
+    squares: bool,
+    track_min: bool,
+    track_max: bool,
+    n: usize,
+    nan: usize,
+    pos_inf: usize,
+    neg_inf: usize,
+    sum: f64,
+    sum_c: f64,
+    sq: f64,
+    sq_c: f64,
+    max: VecDeque<(u64, f64)>,
+    min: VecDeque<(u64, f64)>,
+    pushed: u64,
+    popped: u64,
+    /// The latest pushed values, at most `recent_cap`: the whole window when it is no
+    /// longer (small standard deviations, and the values an n-point window drops).
+    recent: VecDeque<f64>,
+    recent_cap: usize,
+}
+
+impl RollingAcc {
+    fn new(window: Window, agg: Agg) -> Self {
+        let std = matches!(agg, Agg::StdDev);
+        let small_std = if std { EXACT_STD_POINTS } else { 0 };
+        let recent_cap = match window {
+            Window::Points(n) if n <= MAX_HELD_POINTS => n.max(small_std),
+            _ => small_std,
+        };
+        RollingAcc {
+            squares: matches!(agg, Agg::StdDev | Agg::Rms),
+            track_min: matches!(agg, Agg::Min),
+            track_max: matches!(agg, Agg::Max),
+            n: 0,
+            nan: 0,
+            pos_inf: 0,
+            neg_inf: 0,
+            sum: 0.0,
+            sum_c: 0.0,
+            sq: 0.0,
+            sq_c: 0.0,
+            max: VecDeque::new(),
+            min: VecDeque::new(),
+            pushed: 0,
+            popped: 0,
+            recent: VecDeque::new(),
+            recent_cap,
+        }
+    }
+
+    fn push(&mut self, v: f64) {
+        let seq = self.pushed;
+        self.pushed += 1;
+        self.n += 1;
+        if v.is_nan() {
+            self.nan += 1;
+        } else if v == f64::INFINITY {
+            self.pos_inf += 1;
+        } else if v == f64::NEG_INFINITY {
+            self.neg_inf += 1;
+        } else {
+            neumaier(&mut self.sum, &mut self.sum_c, v);
+            if self.squares {
+                neumaier(&mut self.sq, &mut self.sq_c, v * v);
+            }
+        }
+        if self.track_max && !v.is_nan() {
+            while self.max.back().is_some_and(|&(_, x)| x <= v) {
+                self.max.pop_back();
+            }
+            self.max.push_back((seq, v));
+        }
+        if self.track_min && !v.is_nan() {
+            while self.min.back().is_some_and(|&(_, x)| x >= v) {
+                self.min.pop_back();
+            }
+            self.min.push_back((seq, v));
+        }
+        if self.recent_cap > 0 {
+            if self.recent.len() >= self.recent_cap {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(v);
+        }
+    }
+
+    /// Removes the oldest point, whose value is `v`; false when nothing is held.
+    fn pop(&mut self, v: f64) -> bool {
+        if self.n == 0 {
+            return false;
+        }
+        let seq = self.popped;
+        self.popped += 1;
+        self.n -= 1;
+        if v.is_nan() {
+            self.nan = self.nan.saturating_sub(1);
+        } else if v == f64::INFINITY {
+            self.pos_inf = self.pos_inf.saturating_sub(1);
+        } else if v == f64::NEG_INFINITY {
+            self.neg_inf = self.neg_inf.saturating_sub(1);
+        } else {
+            neumaier(&mut self.sum, &mut self.sum_c, -v);
+            if self.squares {
+                neumaier(&mut self.sq, &mut self.sq_c, -(v * v));
+            }
+        }
+        if self.max.front().is_some_and(|&(s, _)| s == seq) {
+            self.max.pop_front();
+        }
+        if self.min.front().is_some_and(|&(s, _)| s == seq) {
+            self.min.pop_front();
+        }
+        if self.n == 0 {
+            // An empty window restarts from an exact zero.
+            (self.sum, self.sum_c, self.sq, self.sq_c) = (0.0, 0.0, 0.0, 0.0);
+        }
+        true
+    }
+
+    /// The values of the window, oldest first, when all are kept.
+    fn window_values(&self) -> Option<impl Iterator<Item = f64> + '_> {
+        let skip = self.recent.len().checked_sub(self.n)?;
+        Some(self.recent.iter().skip(skip).copied())
+    }
+
+    /// The aggregate of the window; `None` for a percentile (the caller has the values).
+    fn get(&self, agg: Agg) -> Option<f64> {
+        let n = self.n as f64;
+        if self.n == 0 {
+            return Some(if matches!(agg, Agg::Count | Agg::Sum) {
+                0.0
+            } else {
+                f64::NAN
+            });
+        }
+        let infinite = self.pos_inf + self.neg_inf > 0;
+        let sum = || match (self.pos_inf > 0, self.neg_inf > 0) {
+            (true, true) => f64::NAN,
+            (true, false) => f64::INFINITY,
+            (false, true) => f64::NEG_INFINITY,
+            (false, false) => self.sum + self.sum_c,
+        };
+        if self.nan > 0 && !matches!(agg, Agg::Count | Agg::Percentile(_)) {
+            return Some(f64::NAN);
+        }
+        Some(match agg {
+            Agg::Count => n,
+            Agg::Sum => sum(),
+            Agg::Mean => sum() / n,
+            Agg::Min => self.min.front().map_or(f64::NAN, |p| p.1),
+            Agg::Max => self.max.front().map_or(f64::NAN, |p| p.1),
+            Agg::Rms if infinite => f64::INFINITY,
+            Agg::Rms => ((self.sq + self.sq_c) / n).sqrt(),
+            Agg::StdDev if infinite => f64::NAN,
+            Agg::StdDev if self.n <= EXACT_STD_POINTS => {
+                let values: Vec<f64> = self.window_values()?.collect();
+                exact(agg, &values)
+            }
+            Agg::StdDev => {
+                let mean = sum() / n;
+                ((self.sq + self.sq_c) / n - mean * mean).max(0.0).sqrt()
+            }
+            Agg::Percentile(_) => return None,
+        })
+    }
+
+    /// Moves the window over `fresh` (the input points after the state's end, in order),
+    /// popping `leaving` (a time window's points that drop out by the last of them),
+    /// and returns one output per fresh point; `None` if the points do not match what is
+    /// held (then the caller evaluates from scratch).
+    fn advance(
+        &mut self,
+        fresh: &Columns<f64>,
+        leaving: Option<&Columns<f64>>,
+        window: Window,
+        agg: Agg,
+    ) -> Option<Columns<f64>> {
+        let (mut ts, mut vs) = (
+            Vec::with_capacity(fresh.ts.len()),
+            Vec::with_capacity(fresh.ts.len()),
+        );
+        let (lt, lv): (&[i64], &[f64]) = leaving.map_or((&[], &[]), |c| (&c.ts, &c.values));
+        let mut li = 0;
+        for (&t, &v) in fresh.ts.iter().zip(&fresh.values) {
+            match window {
+                Window::Time(w) => {
+                    self.push(v);
+                    while li < lt.len() && lt[li] <= t.saturating_sub(w) {
+                        if !self.pop(lv[li]) {
+                            return None;
+                        }
+                        li += 1;
+                    }
+                }
+                Window::Points(n) => {
+                    if self.n >= n.max(1) {
+                        let oldest = self.window_values()?.next()?;
+                        self.pop(oldest);
+                    }
+                    self.push(v);
+                }
+            }
+            ts.push(t);
+            vs.push(self.get(agg)?);
+        }
+        // The rest leaves by the end of the update.
+        for &v in &lv[li..] {
+            if !self.pop(v) {
+                return None;
+            }
+        }
+        Some(cols(ts, vs))
+    }
+
+    /// Whether enough points passed through the sums that they should start afresh.
+    fn due_for_reanchor(&self, agg: Agg) -> bool {
+        matches!(agg, Agg::Sum | Agg::Mean | Agg::StdDev | Agg::Rms)
+            && self.popped > REANCHOR_WINDOWS.saturating_mul((self.n as u64).max(1_024))
+    }
+}
+
+fn neumaier(sum: &mut f64, c: &mut f64, x: f64) {
+    let t = *sum + x;
+    if sum.abs() >= x.abs() {
+        *c += (*sum - t) + x;
+    } else {
+        *c += (x - t) + *sum;
+    }
+    *sum = t;
+}
+
+/// Direct computation over a window's values (small standard deviations, percentiles,
+/// `union` of coinciding points).
+pub(crate) fn exact(agg: Agg, w: &[f64]) -> f64 {
+    let n = w.len() as f64;
+    match agg {
+        Agg::Count => n,
+        Agg::Sum => w.iter().sum(),
+        Agg::Mean => w.iter().sum::<f64>() / n,
+        Agg::Min => w.iter().copied().fold(f64::INFINITY, |m, v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.min(v)
+            }
+        }),
+        Agg::Max => w.iter().copied().fold(f64::NEG_INFINITY, |m, v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(v)
+            }
+        }),
+        Agg::Rms => (w.iter().map(|v| v * v).sum::<f64>() / n).sqrt(),
+        Agg::StdDev => {
+            let mean = w.iter().sum::<f64>() / n;
+            (w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+        }
+        Agg::Percentile(p) => {
+            if w.iter().any(|v| v.is_nan()) || w.is_empty() {
+                return f64::NAN;
+            }
+            let mut s = w.to_vec();
+            s.sort_by(f64::total_cmp);
+            let rank = p.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+            let (i, frac) = (rank.floor() as usize, rank - rank.floor());
+            let next = s.get(i + 1).copied().unwrap_or(s[i]);
+            s[i] + (next - s[i]) * frac
+        }
+    }
+}
