@@ -10,6 +10,13 @@
 //! is not what is measured; the head is large enough that no flush runs during a sample)
 //! and the in-memory engine. Criterion prints points/s; ns per point is 1e9 / that.
 //!
+//! `store/maintain` measures what a flush costs in the background, per point flushed, in
+//! the same shape: a head of one dataset flushed into a partition that already holds another
+//! dataset's segment over the same time range (the write-formats scenario writes each
+//! format to its own dataset over the same times), then the background's compaction
+//! (`compact_overlapping`, nothing overlaps per series), or a forced merge of the partition
+//! (`compact`, blocks copied still compressed).
+//!
 //! Run: `cargo bench -p sightline-store --bench write_path`.
 
 #![allow(missing_docs)]
@@ -101,5 +108,67 @@ fn write_path(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, write_path);
+/// Points per series in a flushed head of the `maintain` benches: 100 series × 10,000.
+const FLUSHED_PER_SERIES: i64 = 10_000;
+
+/// One dataset's head: 100 series over the same 10 s as every other dataset's.
+fn head_of(dataset: &str) -> Vec<SeriesWrite> {
+    (0..SERIES)
+        .map(|c| {
+            let ts: Vec<i64> = (0..FLUSHED_PER_SERIES).map(|i| T0 + i * MS).collect();
+            let v = ts
+                .iter()
+                .map(|&t| ((t / MS) % 4096) as f64 * 0.25)
+                .collect();
+            SeriesWrite {
+                dataset: dataset.into(),
+                channel: format!("ch{c:03}").into(),
+                tags: Tags::new(),
+                unit: None,
+                timestamps: ts,
+                values: Values::Double(v),
+            }
+        })
+        .collect()
+}
+
+fn maintain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("store/maintain");
+    g.throughput(Throughput::Elements(
+        SERIES as u64 * FLUSHED_PER_SERIES as u64,
+    ));
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    type Compaction = fn(&DurableStore) -> Result<(), sightline_store::StoreError>;
+    let ways: [(&str, Compaction); 2] = [
+        (
+            "flush_then_background_compaction",
+            DurableStore::compact_overlapping,
+        ),
+        ("flush_then_forced_compaction", DurableStore::compact),
+    ];
+    for (name, compact) in ways {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                    let s = durable(dir.path());
+                    s.write(head_of("ri.bench.dataset.first"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    s.flush().unwrap_or_else(|e| panic!("{e}"));
+                    s.write(head_of("ri.bench.dataset.second"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let started = std::time::Instant::now();
+                    s.flush().unwrap_or_else(|e| panic!("{e}"));
+                    compact(&s).unwrap_or_else(|e| panic!("{e}"));
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, write_path, maintain);
 criterion_main!(benches);

@@ -159,6 +159,76 @@ fn late_points_into_flushed_ranges_merge_then_compact() {
     check(&s);
 }
 
+fn metrics_of(s: &DurableStore) -> std::collections::HashMap<&'static str, f64> {
+    s.metrics().into_iter().collect()
+}
+
+#[test]
+fn compaction_judges_overlap_per_series_and_rewrites_only_overlapping_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let t = tags(&[]);
+    // 20,000 points per series: blocks of 8192, 8192 and 3616 points, all in one partition.
+    let ts: Vec<i64> = (0..20_000).map(|i| i * 10).collect();
+    let v: Vec<f64> = (0..20_000).map(|i| f64::from(i) / 4.0).collect();
+    s.write(vec![dbl("ds-a", "x", t.clone(), &ts, &v)]).unwrap();
+    s.flush().unwrap();
+    // Another dataset over the very same time range: the two segments overlap in time but
+    // share no series, so there is nothing to merge.
+    s.write(vec![dbl("ds-b", "x", t.clone(), &ts, &v)]).unwrap();
+    s.flush().unwrap();
+    s.compact_overlapping().unwrap();
+    assert_eq!(
+        segment_files(dir.path()).len(),
+        2,
+        "disjoint series: no rewrite"
+    );
+    let m = metrics_of(&s);
+    assert_eq!(m["store_compaction_rewritten_points_total"], 0.0);
+    assert_eq!(m["store_compaction_copied_points_total"], 0.0);
+
+    // Late points into the first block of ds-a's series: only that block is rewritten.
+    s.write(vec![dbl("ds-a", "x", t.clone(), &[50, 55], &[-5., -5.5])])
+        .unwrap();
+    s.flush().unwrap();
+    s.compact_overlapping().unwrap();
+    assert_eq!(
+        segment_files(dir.path()).len(),
+        1,
+        "overlapping blocks merged"
+    );
+    let m = metrics_of(&s);
+    assert_eq!(
+        m["store_compaction_rewritten_points_total"], 8193.0,
+        "the first block and the one new point"
+    );
+    assert_eq!(
+        m["store_compaction_copied_points_total"],
+        (8192 + 3616 + 20_000) as f64,
+        "every other block copied as it was"
+    );
+    let a = id_of(&s, "ds-a", "x", &t).unwrap();
+    let b = id_of(&s, "ds-b", "x", &t).unwrap();
+    let check = |s: &DurableStore| {
+        let all = all_numeric(s, a);
+        assert_eq!(all.len(), 20_001);
+        assert_eq!(f64::from_bits(all[&50]), -5.);
+        assert_eq!(f64::from_bits(all[&55]), -5.5);
+        assert_eq!(f64::from_bits(all[&81_910]), 8191.0 / 4.0);
+        assert_eq!(f64::from_bits(all[&199_990]), 19_999.0 / 4.0);
+        let all = all_numeric(s, b);
+        assert_eq!(all.len(), 20_000);
+        assert!(all
+            .iter()
+            .all(|(t, v)| f64::from_bits(*v) == (*t / 10) as f64 / 4.0));
+        assert_eq!(s.count(a, 0, 199_990), 20_001);
+        assert_eq!(s.count(a, 40, 60), 4);
+    };
+    check(&s);
+    drop(s);
+    check(&open(dir.path()));
+}
+
 #[test]
 fn torn_tail_is_truncated() {
     let dir = tempfile::tempdir().unwrap();
@@ -405,6 +475,7 @@ enum Op {
     Write(Vec<sightline_store::SeriesWrite>),
     Flush,
     Compact,
+    CompactOverlapping,
     Crash,
     CloseReopen,
 }
@@ -414,6 +485,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         6 => prop::collection::vec(arb_write(), 1..3).prop_map(Op::Write),
         1 => Just(Op::Flush),
         1 => Just(Op::Compact),
+        1 => Just(Op::CompactOverlapping),
         1 => Just(Op::Crash),
         1 => Just(Op::CloseReopen),
     ]
@@ -463,6 +535,7 @@ proptest! {
                 }
                 Op::Flush => store.flush().unwrap(),
                 Op::Compact => store.compact().unwrap(),
+                Op::CompactOverlapping => store.compact_overlapping().unwrap(),
                 Op::Crash => {
                     drop(store);
                     store = open_small(dir.path());

@@ -1,5 +1,6 @@
 //! Background upkeep of the segment set: flushing a frozen head into segments (then trimming
-//! the log), compacting partitions whose segments overlap, and dropping expired segments.
+//! the log), compacting partitions (`compact.rs`, which says when and what), and dropping
+//! expired segments.
 //! All of it runs under [`Inner::maint`], so the segment list has one writer at a time.
 //!
 //! A flush or compaction can be given up part way ([`Deadline`]): when the store closes, or
@@ -7,18 +8,18 @@
 //! changes nothing else, so the points stay in the log and the next open replays them: a
 //! store with a million series closes in bounded time and loses nothing acknowledged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::compact::MAX_SEGMENTS_PER_PARTITION;
 use super::segment::{Segment, SegmentError, SegmentWriter};
 use super::{catalog, wal, Inner, Maint};
-use crate::api::{SeriesId, StoreError};
+use crate::api::StoreError;
 use crate::head::Head;
-use crate::points::{merge_newer, Points};
 
 /// Series written between two looks at the [`Deadline`].
 const SERIES_PER_CHECK: usize = 256;
@@ -47,10 +48,6 @@ pub(crate) enum Flushed {
     /// Given up: the frozen head and its log files are still there.
     Abandoned,
 }
-
-/// Segments a partition may collect from in-order flushes before they are merged anyway
-/// (non-overlapping segments cost reads nothing extra, but each is a file and an index).
-const MAX_SEGMENTS_PER_PARTITION: usize = 16;
 
 impl From<SegmentError> for StoreError {
     fn from(e: SegmentError) -> Self {
@@ -91,7 +88,7 @@ impl Inner {
     }
 
     /// Whether work in progress must give up now.
-    fn must_give_up(&self, until: Deadline) -> bool {
+    pub(crate) fn must_give_up(&self, until: Deadline) -> bool {
         self.stopping.load(Ordering::Acquire) || until.0.is_some_and(|at| Instant::now() >= at)
     }
 
@@ -203,75 +200,9 @@ impl Inner {
         Ok(Some(out))
     }
 
-    /// Merges the segments of every partition that has overlapping segments or at least
-    /// `min_count` of them. Returns how many partitions were rewritten.
-    pub(crate) fn compact(&self, _m: &mut Maint, min_count: usize) -> Result<usize, StoreError> {
-        let v = self.current();
-        let mut by_part: BTreeMap<i64, Vec<Arc<Segment>>> = BTreeMap::new();
-        for s in &v.segments {
-            by_part.entry(s.partition).or_default().push(s.clone());
-        }
-        let mut done = 0;
-        for (p, segs) in by_part {
-            if segs.len() < 2 {
-                continue;
-            }
-            let overlap = segs.iter().enumerate().any(|(i, a)| {
-                segs[i + 1..]
-                    .iter()
-                    .any(|b| a.min_ts <= b.max_ts && b.min_ts <= a.max_ts)
-            });
-            if !overlap && segs.len() < min_count {
-                continue;
-            }
-            self.compact_partition(p, &segs)?;
-            done += 1;
-        }
-        Ok(done)
-    }
-
-    /// Rewrites `segs` (one partition, oldest first) as one segment; newer points win.
-    fn compact_partition(&self, p: i64, segs: &[Arc<Segment>]) -> Result<(), StoreError> {
-        let min_seq = segs.iter().map(|s| s.min_seq).min().unwrap_or(0);
-        let max_seq = segs.iter().map(|s| s.max_seq).max().unwrap_or(0);
-        let ids: BTreeSet<SeriesId> = segs.iter().flat_map(|s| s.series.keys().copied()).collect();
-        let mut wr = SegmentWriter::create(&self.seg_dir, p, min_seq, max_seq)?;
-        for (n, id) in ids.into_iter().enumerate() {
-            if n % SERIES_PER_CHECK == 0 && self.must_give_up(Deadline::NONE) {
-                // The inputs stay in place; the next compaction starts over.
-                wr.abandon();
-                return Ok(());
-            }
-            let mut acc: Option<Points> = None;
-            let mut meta = None;
-            for s in segs {
-                if let Some(pts) = s.read_series(id)? {
-                    acc = Some(match acc {
-                        Some(old) => merge_newer(old, pts),
-                        None => pts,
-                    });
-                    meta = s.series.get(&id).map(|b| b.meta.clone());
-                }
-            }
-            if let (Some(pts), Some(meta)) = (acc, meta) {
-                let unit = self
-                    .index
-                    .read()
-                    .channel(&meta.dataset, &meta.channel)
-                    .and_then(|c| c.unit);
-                wr.series(id, &meta, unit, &pts, 0..pts.len())?;
-            }
-        }
-        let merged = Arc::new(wr.finish()?);
-        wal::sync_dir(&self.seg_dir)?;
-        self.replace_segments(segs, Some(merged));
-        tracing::debug!(partition = p, inputs = segs.len(), "compacted partition");
-        Ok(())
-    }
-
     /// Swaps `old` for `new` in the published version, then deletes the old files (readers
     /// holding them keep reading through their open handles).
-    fn replace_segments(&self, old: &[Arc<Segment>], new: Option<Arc<Segment>>) {
+    pub(crate) fn replace_segments(&self, old: &[Arc<Segment>], new: Option<Arc<Segment>>) {
         {
             let mut w = self.version.write();
             let mut next = (**w).clone();

@@ -42,6 +42,7 @@
 mod bytes;
 mod catalog;
 mod codec;
+mod compact;
 mod config;
 mod encoding;
 mod maintain;
@@ -141,6 +142,10 @@ pub(crate) struct Inner {
     /// Bytes of log files, mirrored from [`Ingest::wal`] whenever it changes, so `/metrics`
     /// reads it without waiting for the ingest lock (held across a log append).
     wal_bytes: AtomicU64,
+    /// Points compaction copied in still-compressed blocks (nothing overlapped them).
+    compacted_copied: AtomicU64,
+    /// Points compaction decoded, merged and encoded again.
+    compacted_rewritten: AtomicU64,
     recovery: RecoveryReport,
     /// Held for the life of the store; the OS releases it if the process dies.
     _lock: std::fs::File,
@@ -217,6 +222,8 @@ impl DurableStore {
             flushed: Condvar::new(),
             ingested: AtomicU64::new(0),
             wal_bytes,
+            compacted_copied: AtomicU64::new(0),
+            compacted_rewritten: AtomicU64::new(0),
             recovery: rec.report,
             config,
             _lock: lock,
@@ -269,10 +276,20 @@ impl DurableStore {
     }
 
     /// Merges the segments of each partition that holds more than one into one, so late
-    /// points written into flushed ranges stop costing a merge on every read.
+    /// points written into flushed ranges stop costing a merge on every read. Blocks that
+    /// overlap nothing are copied without being decoded (see `docs/storage.md`).
     pub fn compact(&self) -> Result<(), StoreError> {
         let mut m = self.inner.maint.lock();
         self.inner.compact(&mut m, 2)?;
+        Ok(())
+    }
+
+    /// Runs the background's compaction now: merges only the partitions where some
+    /// series' blocks overlap across segments, or that have collected 16 segments.
+    pub fn compact_overlapping(&self) -> Result<(), StoreError> {
+        let mut m = self.inner.maint.lock();
+        self.inner
+            .compact(&mut m, compact::MAX_SEGMENTS_PER_PARTITION)?;
         Ok(())
     }
 
@@ -563,6 +580,14 @@ impl Store for DurableStore {
             ("store_head_points", head_points as f64),
             ("store_head_bytes", head_bytes as f64),
             ("store_wal_bytes", wal_bytes as f64),
+            (
+                "store_compaction_copied_points_total",
+                i.compacted_copied.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "store_compaction_rewritten_points_total",
+                i.compacted_rewritten.load(Ordering::Relaxed) as f64,
+            ),
             ("store_recovery_replayed_records", r.records_replayed as f64),
             ("store_recovery_truncated_bytes", r.bytes_truncated as f64),
             ("store_recovery_dropped_records", r.records_dropped as f64),

@@ -173,6 +173,19 @@ impl SegmentWriter {
             return Ok(());
         }
         let mut blocks = Vec::new();
+        self.encode_blocks(p, range, &mut blocks)?;
+        self.push_series(id, meta, unit, blocks);
+        Ok(())
+    }
+
+    /// Encodes `p[range]` as blocks of at most [`BLOCK_POINTS`], appending their index
+    /// entries to `blocks`; the caller names the series with [`Self::push_series`].
+    pub(crate) fn encode_blocks(
+        &mut self,
+        p: &Points,
+        range: std::ops::Range<usize>,
+        blocks: &mut Vec<BlockMeta>,
+    ) -> io::Result<()> {
         let mut raw = Vec::new();
         let mut start = range.start;
         while start < range.end {
@@ -203,8 +216,39 @@ impl SegmentWriter {
             self.pos += (ts.len() + vals.len()) as u64;
             start = end;
         }
-        self.index.push((id, meta.clone(), unit, blocks));
         Ok(())
+    }
+
+    /// Copies one block of `from` as it is (still compressed, checksum verified), appending
+    /// its new index entry to `blocks`: what compaction does with a block nothing overlaps.
+    pub(crate) fn copy_block(
+        &mut self,
+        from: &Segment,
+        b: &BlockMeta,
+        blocks: &mut Vec<BlockMeta>,
+    ) -> Result<(), SegmentError> {
+        let (buf, _) = from.fetch(b, true)?;
+        self.out.write_all(&buf)?;
+        blocks.push(BlockMeta {
+            offset: self.pos,
+            ..*b
+        });
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Adds a series, whose blocks (in time order, disjoint) are already written, to the
+    /// index. Series go in ascending id order.
+    pub(crate) fn push_series(
+        &mut self,
+        id: SeriesId,
+        meta: &Arc<SeriesMeta>,
+        unit: Option<Arc<str>>,
+        blocks: Vec<BlockMeta>,
+    ) {
+        if !blocks.is_empty() {
+            self.index.push((id, meta.clone(), unit, blocks));
+        }
     }
 
     /// Stops writing and deletes the temporary file (recovery would delete it anyway).
@@ -379,18 +423,5 @@ impl Segment {
             return Err(SegmentError::Malformed(r.err("column lengths")));
         }
         Ok(())
-    }
-
-    /// Every point of a series in this segment.
-    pub(crate) fn read_series(&self, id: SeriesId) -> Result<Option<Points>, SegmentError> {
-        let Some(s) = self.series.get(&id) else {
-            return Ok(None);
-        };
-        let total = s.blocks.iter().map(|b| b.count as usize).sum();
-        let mut p = Points::with_capacity(s.meta.value_type, total);
-        for b in &s.blocks {
-            self.read_block(b, &mut p)?;
-        }
-        Ok(Some(p))
     }
 }
