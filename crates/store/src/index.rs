@@ -143,17 +143,24 @@ impl Index {
     }
 
     /// Validates a batch against the index, the limits and itself. Nothing changes.
+    ///
+    /// One pass: each series write is looked up once (dataset, channel, tags) and checked
+    /// on the spot with the same rules, in the same order, as [`Index::check`], so the
+    /// first problem refused is the same either way.
     pub(crate) fn plan(
         &self,
         batch: Vec<SeriesWrite>,
         limits: &Limits,
     ) -> Result<Plan, StoreError> {
-        self.check(&batch, limits)?;
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            series: Vec::with_capacity(batch.len()),
+            points: 0,
+        };
         // Channels this batch creates, so two series of a new channel must agree on a type.
         let mut new_channels: HashMap<(Arc<str>, Arc<str>), ValueType> = HashMap::new();
         let mut new_series: HashMap<(Arc<str>, Arc<str>, Tags), SeriesId> = HashMap::new();
-        let mut slot_of: HashMap<SeriesId, usize> = HashMap::new();
+        let mut added: HashMap<Arc<str>, u64> = HashMap::new();
+        let mut slot_of: HashMap<SeriesId, usize> = HashMap::with_capacity(plan.series.capacity());
         for w in batch {
             if w.timestamps.len() != w.values.len() {
                 return Err(StoreError::LengthMismatch {
@@ -162,6 +169,7 @@ impl Index {
                     values: w.values.len(),
                 });
             }
+            check_tags(&w, limits)?;
             let attempted = w.values.value_type();
             let entry = self
                 .datasets
@@ -181,22 +189,41 @@ impl Index {
                     attempted: attempted.name(),
                 });
             }
-            new_channels
-                .entry((w.dataset.clone(), w.channel.clone()))
-                .or_insert(attempted);
-            plan.points += w.timestamps.len() as u64;
-            let points = Points::normalize(w.timestamps, w.values);
+            if entry.is_none() {
+                new_channels
+                    .entry((w.dataset.clone(), w.channel.clone()))
+                    .or_insert(attempted);
+            }
             let known = entry.and_then(|e| e.by_tags.get(&w.tags).copied());
             let id = match known {
                 Some(id) => id,
                 None => {
                     let key = (w.dataset.clone(), w.channel.clone(), w.tags.clone());
                     let next = SeriesId(self.len() + new_series.len() as u64);
-                    *new_series.entry(key).or_insert(next)
+                    match new_series.get(&key) {
+                        Some(&id) => id,
+                        None => {
+                            let existing = self.dataset_series(&w.dataset);
+                            let n = added.entry(w.dataset.clone()).or_insert(0);
+                            *n += 1;
+                            if existing.saturating_add(*n) > limits.max_series_per_dataset {
+                                return Err(StoreError::TooManySeries {
+                                    dataset: w.dataset.to_string(),
+                                    existing,
+                                    added: *n,
+                                    limit: limits.max_series_per_dataset,
+                                });
+                            }
+                            new_series.insert(key, next);
+                            next
+                        }
+                    }
                 }
             };
-            match slot_of.get(&id) {
-                Some(&i) => {
+            plan.points += w.timestamps.len() as u64;
+            let points = Points::normalize(w.timestamps, w.values);
+            match slot_of.get(&id).copied() {
+                Some(i) => {
                     let s = &mut plan.series[i];
                     let older = std::mem::replace(&mut s.points, Points::empty(attempted));
                     s.points = merge_newer(older, points);
