@@ -129,6 +129,9 @@ pub(crate) struct SegmentWriter {
     min_seq: u64,
     max_seq: u64,
     index: Vec<IndexEntry>,
+    /// One compression context for every block of the file: creating one per block cost
+    /// more than compressing a small block in profiles of a flush.
+    zstd: zstd::bulk::Compressor<'static>,
 }
 
 impl SegmentWriter {
@@ -157,6 +160,7 @@ impl SegmentWriter {
             min_seq,
             max_seq,
             index: Vec::new(),
+            zstd: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
         })
     }
 
@@ -193,10 +197,10 @@ impl SegmentWriter {
             raw.clear();
             encoding::put_timestamps(&mut raw, &p.ts[start..end]);
             let ts_raw = raw.len();
-            let ts = zstd::bulk::compress(&raw, ZSTD_LEVEL)?;
+            let ts = self.zstd.compress(&raw)?;
             raw.clear();
             encoding::put_values(&mut raw, &p.values, start..end);
-            let vals = zstd::bulk::compress(&raw, ZSTD_LEVEL)?;
+            let vals = self.zstd.compress(&raw)?;
             let mut h = crc32fast::Hasher::new();
             h.update(&ts);
             h.update(&vals);
