@@ -22,6 +22,7 @@ mod write_formats;
 pub use dashboard_wall::{WallArgs, WallMode};
 use std::path::PathBuf;
 use std::time::Duration;
+pub use write_formats::Format as WriteFormat;
 
 /// Which load to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +50,11 @@ pub struct BenchArgs {
     /// write-formats: requests per format (each `--batch-points` over `--channels`).
     #[arg(long, default_value_t = 200)]
     pub format_requests: usize,
+    /// write-formats: only these formats (comma-separated; default every one). The
+    /// published figures run them all: each format's server CPU then includes the background
+    /// flush of what the formats before it wrote.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub write_format: Vec<WriteFormat>,
     /// batch-compute: panels (computations) per dashboard refresh.
     #[arg(long, default_value_t = 200)]
     pub panels: usize,
@@ -148,6 +154,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let report = write_formats::run(
                 &client,
                 &server,
+                &args.write_format,
                 args.format_requests,
                 args.channels.max(1),
                 per_channel,

@@ -14,14 +14,20 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
-/// The writer formats compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+/// The writer formats compared (`--write-format` picks some, e.g. to profile one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// JSON rows, `POST /storage/writer/v1`.
     JsonRows,
+    /// JSON columnar, `POST /storage/writer/v1/columnar`.
     JsonColumnar,
+    /// Protobuf rows with zstd, `POST /storage/writer/v1/nominal/{rid}`.
     ProtobufRowsZstd,
+    /// Columnar protobuf, `POST /storage/writer/v1/nominal-columnar`.
     ProtobufColumnar,
+    /// Columnar protobuf with zstd, `POST /storage/writer/v1/nominal-columnar`.
     ProtobufColumnarZstd,
+    /// Prometheus remote write 1.0 (snappy).
     Prometheus,
 }
 
@@ -296,10 +302,12 @@ impl fmt::Display for WriteFormatsReport {
     }
 }
 
-/// Runs every format for `requests` requests of `channels × per_channel` points.
+/// Runs each of `formats` (every format if empty) for `requests` requests of
+/// `channels × per_channel` points.
 pub(crate) async fn run(
     client: &reqwest::Client,
     server: &Server,
+    formats: &[Format],
     requests: usize,
     channels: usize,
     per_channel: usize,
@@ -308,6 +316,9 @@ pub(crate) async fn run(
     let per_writer = requests.div_ceil(WRITERS).max(1);
     let mut rows = Vec::new();
     for format in FORMATS {
+        if !formats.is_empty() && !formats.contains(&format) {
+            continue;
+        }
         let mut bodies = Vec::with_capacity(WRITERS);
         let mut body_bytes = 0u64;
         for writer in 0..WRITERS {
