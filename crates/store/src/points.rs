@@ -166,6 +166,13 @@ impl Points {
         out
     }
 
+    /// Cuts off and returns the points from index `at` on (`at <= len`).
+    pub(crate) fn split_off(&mut self, at: usize) -> Points {
+        let ts = self.ts.split_off(at);
+        let values = each_values!(&mut self.values, v => v.split_off(at).into_values());
+        Points { ts, values }
+    }
+
     /// Appends `other`, whose first timestamp must be later than this one's last.
     pub(crate) fn append(&mut self, other: Points) {
         debug_assert!(match (self.ts.last(), other.ts.first()) {

@@ -9,7 +9,9 @@
 //!
 //! Appends after the last point extend the last run with no size limit (a series written in
 //! order stays one run, as contiguous as before). A batch that falls in a gap between two runs
-//! is appended to the run before it while that run is small; a batch that overlaps runs is
+//! is appended to the run before it while that run is small. A batch that falls between two
+//! consecutive points of one run (two writers' stretches that an append joined) splits the
+//! run there, once, instead of merging with it. A batch that overlaps runs is
 //! merged with them (the batch wins on equal timestamps) and the result is cut into runs of
 //! at most [`RUN_POINTS`], so the next late write into that stretch costs at most that much.
 
@@ -67,10 +69,29 @@ impl Runs {
         let before = self.len;
         if i >= j {
             self.insert_in_gap(i, batch);
+        } else if let Some(at) = self.gap_inside(i, j, first, last) {
+            // The batch falls between two consecutive points of one run: an append after
+            // the last point joined two writers' stretches into that run. Split it there
+            // once; this and every later batch of the earlier stretch then land in a gap.
+            let tail = self.runs[i].split_off(at);
+            self.runs.insert(i + 1, tail);
+            self.insert_in_gap(i + 1, batch);
         } else {
             self.merge_into(i..j, batch);
         }
         debug_assert!(self.len >= before);
+    }
+
+    /// Where run `i` would be split for a batch spanning `[first, last]` that overlaps
+    /// only run `i` (`j == i + 1`) and holds none of its timestamps: the index of the
+    /// run's first point after `last`.
+    fn gap_inside(&self, i: usize, j: usize, first: i64, last: i64) -> Option<usize> {
+        if j != i + 1 {
+            return None;
+        }
+        let run = &self.runs[i].ts;
+        let at = run.partition_point(|&t| t < first);
+        (at > 0 && run.get(at).is_some_and(|&t| t > last)).then_some(at)
     }
 
     /// `batch` lies strictly between run `i - 1` and run `i`.
@@ -278,6 +299,23 @@ mod tests {
             "a write into the gap joins the small run before it"
         );
         assert_well_formed(&r);
+    }
+
+    #[test]
+    fn a_batch_between_two_points_of_a_run_splits_it_instead_of_merging() {
+        let mut r = small(4);
+        let stretch = |from: i64| -> Vec<i64> { (from..from + 10).collect() };
+        // Writer A, then writer B far ahead: B's append joins A's run (it is after the last).
+        r.upsert(pts(&stretch(0), &[1.; 10]));
+        r.upsert(pts(&stretch(1000), &[2.; 10]));
+        assert_eq!(r.runs.len(), 1);
+        // A continues between its last point and B's first: the run is split there, and
+        // the batch takes the gap. A merge would have cut 30 points into runs of 4.
+        r.upsert(pts(&stretch(10), &[3.; 10]));
+        assert_eq!(r.runs.len(), 3, "{:?}", r.runs);
+        assert_eq!(r.runs[2].ts, stretch(1000), "B's stretch untouched");
+        assert_well_formed(&r);
+        assert_eq!(r.len, 30);
     }
 
     #[test]
