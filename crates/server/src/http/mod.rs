@@ -7,6 +7,7 @@
 
 mod batch;
 mod body;
+mod columnar_decode;
 mod compute;
 mod convert;
 mod datasets;

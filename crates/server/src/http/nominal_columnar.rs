@@ -1,7 +1,10 @@
 //! `POST /storage/writer/v1/nominal-columnar`: the upstream's most efficient write, a
 //! columnar protobuf `WriteBatchesRequest` (one packed value column per channel), plain or
 //! `Content-Encoding: zstd`. The dataset is named inside the body. Validate all, then store.
+//! Decoding: `columnar_decode.rs` for valid requests in the usual layout, prost + [`convert`]
+//! for everything else.
 
+use super::columnar_decode;
 use super::convert::{dataset_rid, timestamps_from, unsupported};
 use super::encoded::{self, Encoding, Format};
 use super::proto_scan::Shape;
@@ -36,6 +39,11 @@ pub(crate) async fn write_nominal_columnar(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, |raw| {
+        // Valid requests in the usual layout decode without a message per timestamp; the
+        // rest (and every error) goes through prost and `convert`.
+        if let Some(writes) = columnar_decode::decode(raw) {
+            return Ok(writes);
+        }
         let request = WriteBatchesRequest::decode(raw)
             .map_err(|e| encoded::malformed(FORMAT.expected, e.to_string()))?;
         Ok(convert(request)?)
