@@ -22,6 +22,7 @@ mod eval;
 mod ir;
 mod live;
 mod live_buckets;
+mod live_counts;
 mod live_ranges;
 mod live_value;
 mod lower;

@@ -31,6 +31,7 @@ use crate::engine::{Engine, Grouped, RollingStates};
 use crate::error::ComputeError;
 use crate::ir::{AnySeries, Num, Ranges};
 use crate::live_buckets::OpenBuckets;
+use crate::live_counts::CountFloor;
 use crate::live_ranges::HeldRanges;
 use crate::live_value::{HeldPoints, PointQuery};
 use crate::plan::{Output, Plan, ValueSelect};
@@ -83,6 +84,10 @@ pub struct LiveComputation {
     /// Each rolling node's window as of the last update, so the next one reads only the
     /// points that enter and leave it (`engine::rolling`).
     rolling: RollingStates,
+    /// `Auto` series: a lower bound on the window's input points, kept from each update's
+    /// new range, so staying bucketed far above the limit asks nothing of the rest of the
+    /// window (`live_counts`).
+    counts: CountFloor,
 }
 
 /// What the client holds, as far as appends are concerned.
@@ -123,6 +128,7 @@ impl Plan {
             floor: i64::MIN,
             groups: Vec::new(),
             rolling: RollingStates::default(),
+            counts: CountFloor::default(),
         }
     }
 
@@ -202,6 +208,14 @@ impl LiveComputation {
         if let Some(q) = self.plan.point_query() {
             self.held = Held::Points(HeldPoints::full(&engine, q, start, end));
             return Ok(self.full_from_held(Shape::Value, end));
+        }
+        if self.counts_shape() {
+            // Seeded per cell from metadata: the window is about to be read anyway.
+            let mut counts = CountFloor::new(self.window);
+            for (lo, hi) in counts.cell_ranges(start, end) {
+                counts.add(lo, self.plan.raw_point_floor(source, lo, hi), start);
+            }
+            self.counts = counts;
         }
         let shape = self.choose_shape(source, end, None);
         Ok(self.full_at(source, end, shape))
@@ -366,6 +380,13 @@ impl LiveComputation {
             Held::Points(_) => return Ok(self.update_points(source, from, end)),
             Held::Store | Held::Buckets(_) => {}
         }
+        // The points that entered the window since the last update (a lower bound).
+        let mut entered = 0;
+        if self.counts_shape() {
+            let from = sent.last_end.saturating_add(1);
+            entered = self.plan.raw_point_floor(source, from, end);
+            self.counts.add(from, entered, start);
+        }
         let shape = self.choose_shape(source, end, Some(sent.shape));
         if shape != sent.shape {
             return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
@@ -373,6 +394,7 @@ impl LiveComputation {
         // Invisible writes (all beyond `end`) and no stored point newly in the window
         // leave the client's merged state equal to a fresh full result.
         if earliest_change > end
+            && entered == 0
             && self
                 .plan
                 .raw_point_count(source, sent.last_end.saturating_add(1), end)
@@ -552,6 +574,14 @@ impl LiveComputation {
         }
     }
 
+    /// Whether the shape is chosen by counting the window's input points (`Auto` series).
+    fn counts_shape(&self) -> bool {
+        self.mode == LiveMode::Auto
+            && self.plan.is_series()
+            && self.plan.lttb.is_none()
+            && !self.plan.is_log()
+    }
+
     fn choose_shape(&self, source: &dyn DataSource, end: i64, current: Option<Shape>) -> Shape {
         let start = end.saturating_sub(self.window);
         if !self.plan.is_series() || self.plan.lttb.is_some() {
@@ -577,8 +607,11 @@ impl LiveComputation {
                         .saturating_sub(1),
                     _ => limit,
                 };
+                // The floor settles it without the store when the window is well above;
+                // near or below the limit the window holds few points to count.
                 let exceeds = match current {
                     Some(Shape::Bucketed { .. }) if limit == 0 => true,
+                    _ if self.counts.floor(start) > threshold => true,
                     _ => self.plan.raw_points_exceed(source, start, end, threshold),
                 };
                 if exceeds {

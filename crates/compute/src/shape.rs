@@ -39,6 +39,18 @@ impl Plan {
         Engine::new(source).count(&self.leaves(), start, end)
     }
 
+    /// At most the points the inputs hold in `[start, end]`, from block metadata alone (no
+    /// decoding): exact for data still in memory, which is where a live update's new range
+    /// lies.
+    pub(crate) fn raw_point_floor(&self, source: &dyn DataSource, start: i64, end: i64) -> u64 {
+        if start > end {
+            return 0;
+        }
+        Engine::new(source)
+            .count_bounds(&self.leaves(), start, end)
+            .0
+    }
+
     /// Whether the inputs hold more than `limit` points in `[start, end]`: answered from
     /// block metadata when the bounds settle it, so a live update does not decode the
     /// window's edge blocks just to keep choosing the same shape.
