@@ -9,7 +9,10 @@
 //!   its segments whose time ranges overlap (late points into a flushed range, which every
 //!   read of that range would otherwise merge again), or if the partition has collected
 //!   [`MAX_SEGMENTS_PER_PARTITION`] segments (each is a file and an index to look through).
-//!   `DurableStore::compact` merges every partition with more than one segment.
+//!   `DurableStore::compact` merges every partition with more than one segment. The look
+//!   is cheap where segments do not even overlap in time (in-order flushes), and a
+//!   partition found clean is not looked at again until its segment set changes
+//!   (`Maint::no_overlap`), so a flush does not re-examine the store's whole history.
 //! - **What is rewritten**: per series, the blocks of all input segments are sorted by
 //!   time and cut into runs that overlap one another. A run of several blocks is decoded,
 //!   merged oldest segment first (the newer write wins on equal timestamps, as in reads) and
@@ -107,6 +110,16 @@ fn shared_series(segs: &[Arc<Segment>]) -> BTreeSet<SeriesId> {
     shared
 }
 
+/// Whether two of `segs` overlap in time at all: when none do, no series can (in-order
+/// flushes), and the per-series look is skipped.
+fn time_overlap(segs: &[Arc<Segment>]) -> bool {
+    segs.iter().enumerate().any(|(i, a)| {
+        segs[i + 1..]
+            .iter()
+            .any(|b| a.min_ts <= b.max_ts && b.min_ts <= a.max_ts)
+    })
+}
+
 /// Whether some series has blocks in two of `segs` whose time ranges overlap.
 pub(crate) fn series_overlap(segs: &[Arc<Segment>]) -> bool {
     // A series' blocks within one segment never overlap, so fewer runs than blocks means
@@ -149,18 +162,33 @@ impl Inner {
     /// Merges the segments of every partition where a series' blocks overlap across
     /// segments, or that holds at least `min_count` segments. Returns how many partitions
     /// were rewritten.
-    pub(crate) fn compact(&self, _m: &mut Maint, min_count: usize) -> Result<usize, StoreError> {
+    pub(crate) fn compact(&self, m: &mut Maint, min_count: usize) -> Result<usize, StoreError> {
         let v = self.current();
         let mut by_part: std::collections::BTreeMap<i64, Vec<Arc<Segment>>> =
             std::collections::BTreeMap::new();
         for s in &v.segments {
             by_part.entry(s.partition).or_default().push(s.clone());
         }
+        m.no_overlap.retain(|p, _| by_part.contains_key(p));
         let mut done = 0;
         for (p, segs) in by_part {
-            if segs.len() < 2 || (segs.len() < min_count && !series_overlap(&segs)) {
+            if segs.len() < 2 {
                 continue;
             }
+            if segs.len() < min_count {
+                let set = (
+                    segs.len(),
+                    segs.iter().map(|s| s.max_seq).max().unwrap_or(0),
+                );
+                if m.no_overlap.get(&p) == Some(&set) || !time_overlap(&segs) {
+                    continue;
+                }
+                if !series_overlap(&segs) {
+                    m.no_overlap.insert(p, set);
+                    continue;
+                }
+            }
+            m.no_overlap.remove(&p);
             let Some(c) = self.compact_partition(p, &segs)? else {
                 continue;
             };

@@ -115,6 +115,11 @@ struct Signal {
 pub(crate) struct Maint {
     /// Sequence number of the next flush.
     next_seq: u64,
+    /// Partitions whose segments were found to share no overlapping series blocks, with
+    /// the segment set that was checked (count, newest flush): segments are immutable, so
+    /// the verdict holds until the set changes, and the per-series check of a partition
+    /// runs once per change instead of on every flush of the whole store's history.
+    no_overlap: std::collections::HashMap<i64, (usize, u64)>,
 }
 
 #[derive(Debug)]
@@ -216,6 +221,7 @@ impl DurableStore {
             stopping: AtomicBool::new(false),
             maint: Mutex::new(Maint {
                 next_seq: rec.next_seq,
+                no_overlap: std::collections::HashMap::new(),
             }),
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
