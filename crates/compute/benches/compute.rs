@@ -1,8 +1,9 @@
 //! Compute benchmarks: node families over 1 M points (points/s), the cost of one
 //! append to a 10 s vs a 1 h window for a derivative and a rolling mean (must be within
-//! 20 % of each other: appends cost the new data plus a bounded look-back), and the cost
+//! 20 % of each other: appends cost the new data plus a bounded look-back), the cost
 //! of one live update of 100 new points (1 kHz, 100 ms) per dashboard panel kind for a
-//! 60 s and a 600 s window (`live_update_100_points`).
+//! 60 s and a 600 s window (`live_update_100_points`), and a late joiner's full result of
+//! a bucketed panel at 60 s and 600 s (`live_snapshot`).
 //!
 //! Run: `cargo bench -p sightline-compute --bench compute`. Inputs are seeded.
 
@@ -221,5 +222,33 @@ fn live_updates(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, families, appends, live_updates);
+/// A late joiner's full result (`LiveComputation::snapshot`) of a live bucketed panel
+/// that others already follow, for a 60 s and a 600 s window (60,000 / 600,000 points in
+/// 1,000 buckets).
+fn live_snapshots(c: &mut Criterion) {
+    let source = Source;
+    let ctx: Context = wire::from_json("{}").unwrap();
+    let mut g = c.benchmark_group("live_snapshot");
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
+    for (name, node) in [
+        ("raw_bucketed", series(&ch("a"))),
+        ("derivative", series(&derivative(&ch("a")))),
+        ("rolling_mean_1s", series(&rolling_mean(&ch("a")))),
+    ] {
+        let p = plan(&node, &ctx, &source).unwrap();
+        for (wname, window) in [("60s", 60_000 * MS), ("600s", 600_000 * MS)] {
+            let mut live = p.live(window, LiveMode::Auto);
+            let now = 4_000_000 * MS;
+            live.full(&source, now).unwrap();
+            live.update(&source, now + 1, now + 100 * MS + 7).unwrap();
+            g.bench_with_input(BenchmarkId::new(name, wname), &window, |b, _| {
+                b.iter(|| live.snapshot(&source, now + 100 * MS + 7).unwrap())
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, families, appends, live_updates, live_snapshots);
 criterion_main!(benches);

@@ -18,7 +18,7 @@
 //! on; range results keep the window's
 //! ranges (`live_ranges`) and `SelectValue` points keep the selected point per group
 //! (`live_value`), so neither re-reads the window, and a late joiner's full result of
-//! either is rendered from that state. Rolling nodes anywhere in the plan keep their
+//! either, or of numeric buckets (held for the whole window), is rendered from that state. Rolling nodes anywhere in the plan keep their
 //! window's aggregate between updates (`engine::rolling`), dropped by `update` when a
 //! change lands inside what they hold.
 
@@ -30,7 +30,7 @@ use wire::time::nanos_to_timestamp;
 use crate::engine::{Engine, Grouped, RollingStates};
 use crate::error::ComputeError;
 use crate::ir::{AnySeries, Num, Ranges};
-use crate::live_buckets::OpenBuckets;
+use crate::live_buckets::{Grid, OpenBuckets};
 use crate::live_counts::CountFloor;
 use crate::live_ranges::HeldRanges;
 use crate::live_value::{HeldPoints, PointQuery};
@@ -228,14 +228,15 @@ impl LiveComputation {
         let result = match (shape, self.plan.numeric_series()) {
             (Shape::Bucketed { width, origin }, Some(series)) => {
                 let read_from = origin + bucket_start(bucket_of(start - origin, width), width);
-                let bodies = rebuild_buckets(
-                    &mut self.held,
-                    Engine::live(source, &self.rolling),
+                let (held, bodies) = OpenBuckets::rebuild(
+                    &Engine::live(source, &self.rolling),
                     series,
                     read_from,
                     end,
-                    (width, origin),
+                    self.grid(width, origin, end),
+                    None,
                 );
+                self.held = Held::Buckets(held);
                 full_response(self.plan.grouped, bodies)
             }
             _ => {
@@ -262,8 +263,8 @@ impl LiveComputation {
 
     /// A full result for a client joining a computation others already follow, in the
     /// shape they hold, leaving what they hold untouched. Results that keep their window
-    /// (ranges, values) give exactly what the others hold after the last update, from
-    /// memory; series re-read the window ending now. Either way later appends start at or
+    /// (ranges, values, numeric buckets) give exactly what the others hold after the last
+    /// update, from memory; raw series re-read the window ending now. Either way later appends start at or
     /// before the others' held end and end after this one, so merging them into this
     /// result stays equal to a fresh full result too.
     pub fn snapshot(
@@ -279,6 +280,11 @@ impl LiveComputation {
                 self.plan.grouped,
                 self.held_bodies(sent.shape),
             ));
+        }
+        if let (Held::Buckets(held), Shape::Bucketed { .. }) = (&self.held, sent.shape) {
+            if let Some(bodies) = held.window_bodies() {
+                return Ok(full_response(self.plan.grouped, bodies));
+            }
         }
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
@@ -414,21 +420,32 @@ impl LiveComputation {
                     && open.can_continue(sent.last_end, changed_after_last_end, width, origin) =>
             {
                 let engine = Engine::live(source, &self.rolling);
-                let bodies = open.extend(&engine, series, end, width, origin);
+                let grid = Grid {
+                    width,
+                    origin,
+                    window_start: start,
+                    window: self.window,
+                };
+                let bodies = open.extend(&engine, series, end, grid);
                 append_response(self.plan.grouped, bodies)
             }
             (Shape::Bucketed { width, origin }, Some(series), _) => {
                 // Every bucket whose stamp (its end) is at or after `from`, rebuilt.
                 let read_from =
                     origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width);
-                let bodies = rebuild_buckets(
-                    &mut self.held,
-                    Engine::live(source, &self.rolling),
+                let kept = match std::mem::replace(&mut self.held, Held::Store) {
+                    Held::Buckets(kept) => Some(kept),
+                    _ => None,
+                };
+                let (held, bodies) = OpenBuckets::rebuild(
+                    &Engine::live(source, &self.rolling),
                     series,
                     read_from,
                     end,
-                    (width, origin),
+                    self.grid(width, origin, end),
+                    kept,
                 );
+                self.held = Held::Buckets(held);
                 append_response(self.plan.grouped, bodies)
             }
             _ => {
@@ -564,6 +581,16 @@ impl LiveComputation {
         }
     }
 
+    /// The bucket grid of a plot whose window ends at `end`.
+    fn grid(&self, width: i64, origin: i64, end: i64) -> Grid {
+        Grid {
+            width,
+            origin,
+            window_start: end.saturating_sub(self.window),
+            window: self.window,
+        }
+    }
+
     /// `now`, or 1 ns past the previous end if the clock has not moved (rule 1).
     fn next_end(&self, now: i64) -> i64 {
         match &self.sent {
@@ -626,21 +653,6 @@ impl LiveComputation {
 
 fn ts(nanos: i64) -> Timestamp {
     nanos_to_timestamp(nanos)
-}
-
-/// Rebuilds every bucket from the one holding `read_from` to `end` (`grid`: bucket width
-/// and origin) and keeps the open one in `held` for the appends that follow.
-fn rebuild_buckets(
-    held: &mut Held,
-    engine: Engine<'_>,
-    series: &Num,
-    read_from: i64,
-    end: i64,
-    (width, origin): (i64, i64),
-) -> Grouped<Body> {
-    let (open, bodies) = OpenBuckets::rebuild(&engine, series, read_from, end, width, origin);
-    *held = Held::Buckets(open);
-    bodies
 }
 
 /// The groups of a grouped full result (none for an ungrouped one).

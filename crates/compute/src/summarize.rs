@@ -85,34 +85,30 @@ pub(crate) fn bucketed_numeric(
     width: i64,
     origin: i64,
 ) -> BucketedNumericPlot {
-    bucketed_numeric_continuing(None, cols, width, origin).0
+    numeric_buckets_plot(&continue_buckets(None, cols, width, origin))
 }
 
-/// Numeric buckets of `cols`, where `open` (a bucket's stamp and the statistics of its
-/// points before `cols`' first point) continues if `cols` starts inside that bucket.
-/// Returns the plot and the statistics of its last bucket, so a later append can
-/// continue it in turn without re-reading its points.
-pub(crate) fn bucketed_numeric_continuing(
-    open: Option<(i64, NumericAcc)>,
+/// A bucket's stamp (its exclusive end) and the statistics of its points.
+pub(crate) type StampedAcc = (i64, NumericAcc);
+
+/// The statistics of the buckets of `cols`, where `open` (a bucket's stamp and the
+/// statistics of its points before `cols`' first point) continues if `cols` starts inside
+/// that bucket, and is sent again even when no new point falls into it. The last one
+/// returned is the one a later append continues in turn, without re-reading its points.
+pub(crate) fn continue_buckets(
+    open: Option<StampedAcc>,
     cols: &Columns<f64>,
     width: i64,
     origin: i64,
-) -> (BucketedNumericPlot, Option<(i64, NumericAcc)>) {
-    let mut timestamps = Vec::new();
-    let mut buckets = Vec::new();
-    let mut emit = |stamp: i64, acc: &NumericAcc| {
-        timestamps.push(nanos_to_timestamp(stamp));
-        buckets.push(acc.to_bucket());
-    };
-    // The open bucket is sent again even when no new point falls into it.
+) -> Vec<StampedAcc> {
+    let mut out = Vec::new();
     let mut carried = open;
-    let mut last = None;
     for (stamp, range) in runs(&cols.ts, width, origin) {
         let (ts, vs) = (&cols.ts[range.clone()], &cols.values[range]);
         let mut acc = match carried.take() {
             Some((s, acc)) if s == stamp => acc,
-            Some((s, acc)) => {
-                emit(s, &acc);
+            Some(earlier) => {
+                out.push(earlier);
                 NumericAcc::default()
             }
             None => NumericAcc::default(),
@@ -120,20 +116,24 @@ pub(crate) fn bucketed_numeric_continuing(
         for (&t, &v) in ts.iter().zip(vs) {
             acc.push(t, v);
         }
-        emit(stamp, &acc);
-        last = Some((stamp, acc));
+        out.push((stamp, acc));
     }
-    if let Some((s, acc)) = carried {
-        emit(s, &acc);
-        last = Some((s, acc));
+    out.extend(carried);
+    out
+}
+
+/// The wire plot of buckets in stamp order.
+pub(crate) fn numeric_buckets_plot<'a>(
+    buckets: impl IntoIterator<Item = &'a StampedAcc>,
+) -> BucketedNumericPlot {
+    let (timestamps, buckets) = buckets
+        .into_iter()
+        .map(|(stamp, acc)| (nanos_to_timestamp(*stamp), acc.to_bucket()))
+        .unzip();
+    BucketedNumericPlot {
+        timestamps,
+        buckets,
     }
-    (
-        BucketedNumericPlot {
-            timestamps,
-            buckets,
-        },
-        last,
-    )
 }
 
 /// Running statistics of one numeric bucket, fed point by point in time order: a bucket
