@@ -39,11 +39,16 @@ impl Signal {
     }
 
     /// Waits until a change is recorded (returns at once if one already is).
+    ///
+    /// A raise while nobody waits leaves `Notify` a permit, and a later `take` empties the
+    /// change without using it: the next wait must not return on that stale permit. It
+    /// did, and the computation then evaluated with nothing changed, in the `minDelay`
+    /// slot the next write needed (an update with no new point, the write's update one
+    /// interval later).
     pub(crate) async fn wait(&self) {
-        if self.earliest.load(Ordering::Acquire) != NONE_PENDING {
-            return;
+        while self.earliest.load(Ordering::Acquire) == NONE_PENDING {
+            self.notify.notified().await;
         }
-        self.notify.notified().await;
     }
 
     /// Takes the earliest changed timestamp since the last take, if any.
@@ -159,4 +164,24 @@ impl ChangeHub {
 
 fn signal_key(signal: &Arc<Signal>) -> SignalKey {
     Arc::as_ptr(signal) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_taken_change_does_not_wake_the_next_wait() {
+        let signal = Signal::new();
+        signal.raise(5);
+        signal.wait().await;
+        assert_eq!(signal.take(), Some(5));
+        let idle = tokio::time::timeout(Duration::from_millis(50), signal.wait()).await;
+        assert!(idle.is_err(), "woke with no change pending");
+        signal.raise(7);
+        let woke = tokio::time::timeout(Duration::from_secs(5), signal.wait()).await;
+        assert!(woke.is_ok(), "missed a change");
+        assert_eq!(signal.take(), Some(7));
+    }
 }

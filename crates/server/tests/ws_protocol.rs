@@ -10,7 +10,9 @@ use common::merge::Plot;
 use common::*;
 use serde_json::{json, Value};
 use sightline_server::ServerConfig;
-use sightline_wire::persistent_compute::{HealthMessage, SubscriptionCreation, SubscriptionUpdate};
+use sightline_wire::persistent_compute::{
+    HealthMessage, ServerMessage, SubscriptionCreation, SubscriptionUpdate,
+};
 use sightline_wire::scout_compute::{ComputeNodeResponse, ComputeUnitResult, UnitResult};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -524,6 +526,64 @@ async fn each_subscribe_entry_gets_its_own_creation_message() -> Result<()> {
     }
     // Exactly one creation message each.
     ws.expect_silence(bad, Duration::from_millis(300)).await?;
+    Ok(())
+}
+
+/// A dashboard subscribes to all its panels in one message: every entry is answered before
+/// any of them gets its (possibly large) first result, so the last answer does not wait
+/// behind the other panels' results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribe_message_is_answered_before_its_first_results() -> Result<()> {
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    let points: Vec<(i64, f64)> = (0..2_000)
+        .map(|i| (BASE - W + i * 20 * MS, i as f64))
+        .collect();
+    for channel in ["a", "b", "c", "d"] {
+        server.write_doubles(&rid, channel, &points).await?;
+    }
+    let mut ws = server.connect().await?;
+    let entries: Vec<(Uuid, Value)> = (0..40)
+        .map(|i| {
+            let node = numeric_node(&rid, ["a", "b", "c", "d"][i % 4]);
+            (Uuid::new_v4(), appends(node, W))
+        })
+        .collect();
+    let subscribe: serde_json::Map<String, Value> = entries
+        .iter()
+        .map(|(id, sub)| (id.to_string(), sub.clone()))
+        .collect();
+    ws.send_json(&json!({"type": "subscribe", "subscribe": subscribe}))
+        .await?;
+    let (mut answered, mut results) = (0, 0);
+    while results < entries.len() {
+        match ws.next().await? {
+            ServerMessage::SubscriptionCreation(c) => {
+                ensure!(
+                    matches!(c.creation, SubscriptionCreation::Success(_)),
+                    "{} refused",
+                    c.subscription_id
+                );
+                ensure!(results == 0, "an answer came after {results} first results");
+                answered += 1;
+            }
+            ServerMessage::SubscriptionUpdate(u) => {
+                ensure!(
+                    answered == entries.len(),
+                    "a first result came after only {answered} of {} answers",
+                    entries.len()
+                );
+                ensure!(
+                    matches!(u.update, SubscriptionUpdate::Full(_)),
+                    "first update of {} is not a full result",
+                    u.subscription_id
+                );
+                results += 1;
+            }
+            ServerMessage::Health(_) => {}
+            other => bail!("unexpected message {other:?}"),
+        }
+    }
     Ok(())
 }
 

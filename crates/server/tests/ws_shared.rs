@@ -133,7 +133,9 @@ async fn run_case(steps: Vec<Step>, join: usize, leave: usize) -> Result<()> {
     let end = merged.last_end.unwrap_or(now).max(now);
     let fresh = ws1.subscribe_ok(Uuid::new_v4(), subscription()).await?;
     let fresh = Plot::from_full(&fresh).map_err(anyhow::Error::msg)?;
-    let (lo, hi) = (end - WINDOW, now);
+    // With the clock stalled, the fresh result ends just past the computation's last end
+    // (ends strictly increase), so a point exactly `WINDOW` before it has left its window.
+    let (lo, hi) = (end - WINDOW + 1, now);
     assert_same(
         &merged.plot.restrict(lo, hi),
         &fresh.restrict(lo, hi),

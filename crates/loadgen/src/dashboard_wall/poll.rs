@@ -79,7 +79,7 @@ pub(crate) async fn run_poller(
                     continue;
                 }
             };
-            match sightline_wire::from_json_slice::<ComputeNodeResponse>(&bytes) {
+            match serde_json::from_slice::<ComputeNodeResponse>(&bytes) {
                 Ok(ComputeNodeResponse::Unknown(_)) | Err(_) => report.parse_failures += 1,
                 Ok(result) => report.received.push(Received {
                     panel,

@@ -3,8 +3,10 @@
 //! queue bounded by bytes between them and each socket.
 //!
 //! Modules point one way: `connection` → `subscription` → `shared` → `frame`, `outbound`;
-//! `subscribe` (validation and planning) is used by `subscription` alone.
+//! `subscribe` (validation and planning) is used by `subscription` alone, `answers` (the
+//! entries of a subscribe message answered before their results) by both.
 
+mod answers;
 mod connection;
 mod frame;
 mod outbound;

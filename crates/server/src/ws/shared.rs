@@ -1,7 +1,8 @@
 //! Shared evaluation: every subscription of the same computation (canonical request JSON:
 //! graph, context, window, result configuration, cadence) joins one [`Computation`], which
-//! is evaluated once per update on the evaluation pool and encoded once; each subscriber's
-//! frame only differs in its id ([`UpdateFrame`]).
+//! is evaluated once per update (on the evaluation pool, or on its own task when its updates
+//! take microseconds) and encoded once; each subscriber's frame only differs in its id
+//! ([`UpdateFrame`]).
 //!
 //! A computation is one task: it waits for a change to the channels it reads (the hub
 //! rings its one signal), `minDelay`, or a subscriber owed a full result, then evaluates.
@@ -47,6 +48,11 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 const NO_CHANGE: i64 = i64::MAX;
 /// Shortest wait before retrying a subscriber whose queue was full.
 const RETRY: Duration = Duration::from_millis(50);
+/// An update whose previous one took less than this runs on the computation's own task
+/// instead of the evaluation pool: the handoff (two thread wake-ups) costs more than such
+/// an update, and it holds the runtime no longer than a socket write does. Snapshots,
+/// catch-ups and slower updates go to the pool, which bounds them.
+const RUN_HERE_BELOW: Duration = Duration::from_micros(200);
 
 /// The live computations of a server, by canonical request.
 #[derive(Default)]
@@ -260,6 +266,8 @@ struct Evaluated {
     update: Option<Produced>,
     snapshot: Option<Produced>,
     catch_up: Option<Produced>,
+    /// How long the evaluation took.
+    took: Duration,
 }
 
 /// One update, and the start of its append (`None`: not an append).
@@ -309,6 +317,8 @@ impl Task {
         let c = self.computation.clone();
         let mut last_sent: Option<Instant> = None;
         let mut last_eval = Instant::now();
+        // Unknown until measured: the first update runs on the pool.
+        let mut last_update_cost = Duration::MAX;
         let mut retry_at: Option<Instant> = None;
         let mut first = true;
         // The last snapshot, valid for joiners until the next update round: it ends at or
@@ -355,10 +365,14 @@ impl Task {
                 snapshot: !roster.fresh.is_empty() && snapshot_cache.is_none(),
                 catch_up: roster.since.filter(|_| !roster.behind.is_empty()),
             };
-            let Ok(evaluated) = self.evaluate(live, asks).await else {
+            let only_update = !asks.snapshot && asks.catch_up.is_none();
+            let Ok(evaluated) = self.evaluate(live, asks, last_update_cost).await else {
                 self.fail();
                 break;
             };
+            if only_update {
+                last_update_cost = evaluated.took;
+            }
             live = evaluated.live;
             last_eval = Instant::now();
             let update = evaluated.update.and_then(encode);
@@ -414,56 +428,72 @@ impl Task {
         Some(roster)
     }
 
-    /// Evaluates on the pool what `asks` asks for.
+    /// Evaluates what `asks` asks for: on the pool, or here when it is only an update and
+    /// the last update of this computation took less than [`RUN_HERE_BELOW`].
     async fn evaluate(
+        &self,
+        live: LiveComputation,
+        asks: Asks,
+        last_update_cost: Duration,
+    ) -> Result<Evaluated, EvalFailed> {
+        let only_update = !asks.snapshot && asks.catch_up.is_none();
+        let work = self.evaluation(live, asks);
+        if only_update && last_update_cost < RUN_HERE_BELOW {
+            crate::eval_pool::run_here(work)
+        } else {
+            self.app.eval.run(Lane::Update, work).await
+        }
+    }
+
+    /// The evaluation of what `asks` asks for, to run on any thread.
+    fn evaluation(
         &self,
         mut live: LiveComputation,
         asks: Asks,
-    ) -> Result<Evaluated, EvalFailed> {
+    ) -> impl FnOnce() -> Evaluated + Send + 'static {
         let app = self.app.clone();
         let appends = self.appends;
-        self.app
-            .eval
-            .run(Lane::Update, move || {
-                let source = StoreSource(app.store.as_ref());
-                let now = app.clock.now_nanos();
-                let update = asks.earliest.and_then(|t| {
-                    let outcome = match t {
-                        // Whole windows only, and data did change: no need to diff first.
-                        t if !appends && t != NO_CHANGE => live.full(&source, now).map(full),
-                        t => match live.update(&source, t, now) {
-                            Ok(LiveUpdate::Unchanged) => Ok(None),
-                            Ok(LiveUpdate::Full(result)) => Ok(full(result)),
-                            Ok(LiveUpdate::Append(append)) if appends => {
-                                Ok(Some(SubscriptionUpdate::Append(append)))
-                            }
-                            Ok(LiveUpdate::Append(_)) => live.full(&source, now).map(full),
-                            Err(e) => Err(e),
-                        },
-                    };
-                    outcome.unwrap_or_else(|e| update_error(ComputeRequestError::from(e).to_wire()))
+        move || {
+            let started = std::time::Instant::now();
+            let source = StoreSource(app.store.as_ref());
+            let now = app.clock.now_nanos();
+            let update = asks.earliest.and_then(|t| {
+                let outcome = match t {
+                    // Whole windows only, and data did change: no need to diff first.
+                    t if !appends && t != NO_CHANGE => live.full(&source, now).map(full),
+                    t => match live.update(&source, t, now) {
+                        Ok(LiveUpdate::Unchanged) => Ok(None),
+                        Ok(LiveUpdate::Full(result)) => Ok(full(result)),
+                        Ok(LiveUpdate::Append(append)) if appends => {
+                            Ok(Some(SubscriptionUpdate::Append(append)))
+                        }
+                        Ok(LiveUpdate::Append(_)) => live.full(&source, now).map(full),
+                        Err(e) => Err(e),
+                    },
+                };
+                outcome.unwrap_or_else(|e| update_error(ComputeRequestError::from(e).to_wire()))
+            });
+            let snapshot = asks.snapshot.then(|| {
+                live.snapshot(&source, now)
+                    .map(full)
+                    .unwrap_or_else(|e| update_error(ComputeRequestError::from(e).to_wire()))
+            });
+            let catch_up = asks
+                .catch_up
+                .map(|from| match live.catch_up(&source, from, now) {
+                    Ok(LiveUpdate::Append(append)) => Some(SubscriptionUpdate::Append(append)),
+                    Ok(LiveUpdate::Full(result)) => full(result),
+                    Ok(LiveUpdate::Unchanged) => None,
+                    Err(e) => update_error(ComputeRequestError::from(e).to_wire()),
                 });
-                let snapshot = asks.snapshot.then(|| {
-                    live.snapshot(&source, now)
-                        .map(full)
-                        .unwrap_or_else(|e| update_error(ComputeRequestError::from(e).to_wire()))
-                });
-                let catch_up = asks
-                    .catch_up
-                    .map(|from| match live.catch_up(&source, from, now) {
-                        Ok(LiveUpdate::Append(append)) => Some(SubscriptionUpdate::Append(append)),
-                        Ok(LiveUpdate::Full(result)) => full(result),
-                        Ok(LiveUpdate::Unchanged) => None,
-                        Err(e) => update_error(ComputeRequestError::from(e).to_wire()),
-                    });
-                Evaluated {
-                    live,
-                    update: update.map(Produced::new),
-                    snapshot: snapshot.flatten().map(Produced::new),
-                    catch_up: catch_up.flatten().map(Produced::new),
-                }
-            })
-            .await
+            Evaluated {
+                live,
+                update: update.map(Produced::new),
+                snapshot: snapshot.flatten().map(Produced::new),
+                catch_up: catch_up.flatten().map(Produced::new),
+                took: started.elapsed(),
+            }
+        }
     }
 
     /// Sends the update to the members up to date, the snapshot to the fresh ones of the

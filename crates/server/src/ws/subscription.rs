@@ -1,8 +1,10 @@
 //! One subscription's life: validated and planned on the evaluation pool, answered with its
-//! creation message, then a member of the shared computation of its request until it is
+//! creation message, held until its subscribe message is answered ([`super::answers`]),
+//! then a member of the shared computation of its request until it is
 //! stopped (or the computation fails). The task is parked while a member: updates are
 //! produced and sent by the shared computation ([`super::shared`]), not per subscription.
 
+use super::answers::Unanswered;
 use super::outbound::{to_json, Outbound};
 use super::shared::Subscriber;
 use super::subscribe::prepare;
@@ -61,9 +63,11 @@ pub(crate) fn start(
     generation: u64,
     request: StreamingComputeNodeSubscription,
     tx: Outbound,
+    unanswered: Unanswered,
 ) -> Running {
+    let task = create_and_run(app, caller, id, generation, request, tx, unanswered);
     Running {
-        task: tokio::spawn(create_and_run(app, caller, id, generation, request, tx)),
+        task: tokio::spawn(task),
     }
 }
 
@@ -74,6 +78,7 @@ async fn create_and_run(
     generation: u64,
     request: StreamingComputeNodeSubscription,
     tx: Outbound,
+    unanswered: Unanswered,
 ) {
     let planner = app.clone();
     let prepared = match app
@@ -114,6 +119,7 @@ async fn create_and_run(
     if !tx.send(Some((id, generation)), json).await {
         return;
     }
+    unanswered.answered().await;
     let _gauge = LiveGauge::new(app.clone());
     let subscriber = Subscriber { id, generation, tx };
     let membership = app.computations.join(&app, key, prepared, subscriber);
