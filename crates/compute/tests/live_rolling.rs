@@ -358,7 +358,8 @@ impl DataSource for Counting<'_> {
 
 /// In-order updates of 10 points into a 5,000-point rolling window read about the new
 /// points and the ones leaving (the re-read this replaced took 5,010 per update), for
-/// raw and bucketed results, a rolling node under a derivative and over one.
+/// raw and bucketed results, a rolling node under a derivative and over one, and two
+/// rolling nodes aligned by `add`.
 #[test]
 fn in_order_updates_read_only_entering_and_leaving_points() {
     let x = channel(false);
@@ -370,6 +371,16 @@ fn in_order_updates_read_only_entering_and_leaving_points() {
         ("points window", rolling(&x, (false, 4_000), 1)),
         ("of a derivative", rolling(&derivative(&x), w, 0)),
         ("under a derivative", derivative(&rolling(&x, w, 0))),
+        // Alignment fills forward up to 1 s (the default): it must read back to the
+        // previous point of each input, not the whole second.
+        (
+            "aligned with another",
+            format!(
+                r#"{{"type":"add","add":{{"left":{},"right":{}}}}}"#,
+                rolling(&x, w, 0),
+                rolling(&x, (true, 3_000), 1)
+            ),
+        ),
     ] {
         for mode in [LiveMode::Raw, LiveMode::Bucketed] {
             let mut source = MemSource::new();

@@ -7,7 +7,7 @@
 use crate::columns::Columns;
 use crate::engine::intervals::keep_inside;
 use crate::engine::scalar::{bool_f, compare};
-use crate::engine::{clip, cols, pair2, pair_groups, Engine, Grouped};
+use crate::engine::{clip, cols, pair2, pair_groups, Engine, Grouped, Leaves};
 use crate::ir::{Combine, Num, Unary};
 
 impl Engine<'_> {
@@ -96,13 +96,12 @@ impl Engine<'_> {
         if let Combine::Union(agg) = op {
             return self.union(inputs, agg, a, b);
         }
-        let from = a.saturating_sub(fill);
         let evaluated: Vec<Grouped<Input>> = inputs
             .iter()
             .map(|x| match x {
                 Num::Constant(v) => vec![(Default::default(), Input::Constant(*v))],
                 x => self
-                    .num(x, from, b)
+                    .aligned_input(x, fill, a, b)
                     .into_iter()
                     .map(|(g, c)| (g, Input::Series(c)))
                     .collect(),
@@ -116,6 +115,30 @@ impl Engine<'_> {
 }
 
 impl Engine<'_> {
+    /// An input of an alignment over `[a, b]`: its points there and, per group, its points
+    /// back to the last one before `a`, which alignment fills forward if it is at most
+    /// `fill` old. Reads back from a guess (the leaves' previous points), and only when a
+    /// group has no point between it and `a`, from `a − fill`: a live update of an
+    /// alignment reads about one point of look-back per input, not the whole fill span
+    /// (1 s by default).
+    fn aligned_input(&self, x: &Num, fill: i64, a: i64, b: i64) -> Grouped<Columns<f64>> {
+        let floor = a.saturating_sub(fill);
+        if floor >= a {
+            return self.num(x, a, b);
+        }
+        let guess = self.guess_start(&Leaves::of_num(x), a, 1).clamp(floor, a);
+        if guess > floor {
+            let out = self.num(x, guess, b);
+            if out
+                .iter()
+                .all(|(_, c)| c.ts.first().is_some_and(|&t| t < a))
+            {
+                return out;
+            }
+        }
+        self.num(x, floor, b)
+    }
+
     fn union(
         &self,
         inputs: &[Num],
