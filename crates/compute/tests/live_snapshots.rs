@@ -6,48 +6,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use common::{channel_node, empty_context, parse_node, MemSource, Val, DATASET};
-use sightline_compute::{
-    plan, ChannelKind, ChannelMeta, DataSource, LiveMode, LogEntry, SeriesMeta,
-};
+use common::{channel_node, empty_context, parse_node, Counting, MemSource, Val, DATASET};
+use sightline_compute::{plan, ChannelKind, LiveMode};
 use wire::scout_compute::ComputeNodeResponse;
-
-/// A source that counts the points it hands out.
-struct Counting<'a> {
-    inner: &'a MemSource,
-    points: AtomicU64,
-}
-
-impl DataSource for Counting<'_> {
-    fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelMeta> {
-        self.inner.channel(dataset, channel)
-    }
-    fn series(&self, d: &str, c: &str, f: &BTreeMap<String, String>) -> Vec<SeriesMeta> {
-        self.inner.series(d, c, f)
-    }
-    fn read_numeric(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
-        let before = ts.len();
-        self.inner.read_numeric(id, a, b, ts, vs);
-        self.points
-            .fetch_add((ts.len() - before) as u64, Ordering::Relaxed);
-    }
-    fn read_strings(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, v: &mut Vec<Arc<str>>) {
-        self.inner.read_strings(id, a, b, ts, v);
-    }
-    fn read_logs(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, v: &mut Vec<LogEntry>) {
-        self.inner.read_logs(id, a, b, ts, v);
-    }
-    fn nth_before(&self, id: u64, t: i64, n: usize) -> Option<i64> {
-        self.inner.nth_before(id, t, n)
-    }
-    fn count(&self, id: u64, a: i64, b: i64) -> u64 {
-        self.inner.count(id, a, b)
-    }
-}
 
 fn derivative_node(grouped: bool) -> String {
     let group = if grouped {

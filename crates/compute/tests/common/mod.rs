@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sightline_client::merge::{Plot, WindowState};
@@ -335,5 +336,38 @@ fn plot_items(plot: &Plot) -> Vec<Item> {
             })
             .collect(),
         other => panic!("no items for a {} plot", other.kind()),
+    }
+}
+
+/// A source that counts the points it hands out.
+pub struct Counting<'a> {
+    pub inner: &'a MemSource,
+    pub points: AtomicU64,
+}
+
+impl DataSource for Counting<'_> {
+    fn channel(&self, dataset: &str, channel: &str) -> Option<ChannelMeta> {
+        self.inner.channel(dataset, channel)
+    }
+    fn series(&self, d: &str, c: &str, f: &BTreeMap<String, String>) -> Vec<SeriesMeta> {
+        self.inner.series(d, c, f)
+    }
+    fn read_numeric(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
+        let before = ts.len();
+        self.inner.read_numeric(id, a, b, ts, vs);
+        self.points
+            .fetch_add((ts.len() - before) as u64, Ordering::Relaxed);
+    }
+    fn read_strings(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, v: &mut Vec<Arc<str>>) {
+        self.inner.read_strings(id, a, b, ts, v);
+    }
+    fn read_logs(&self, id: u64, a: i64, b: i64, ts: &mut Vec<i64>, v: &mut Vec<LogEntry>) {
+        self.inner.read_logs(id, a, b, ts, v);
+    }
+    fn nth_before(&self, id: u64, t: i64, n: usize) -> Option<i64> {
+        self.inner.nth_before(id, t, n)
+    }
+    fn count(&self, id: u64, a: i64, b: i64) -> u64 {
+        self.inner.count(id, a, b)
     }
 }
