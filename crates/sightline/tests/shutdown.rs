@@ -108,12 +108,12 @@ fn assert_everything_is_back(client: &reqwest::blocking::Client, dir: &std::path
     assert_eq!(gauge(client, url, "sightline_store_series"), SERIES as f64);
     let points = gauge(client, url, "sightline_store_head_points")
         + gauge(client, url, "sightline_store_segment_points");
-    // Nothing lost. A kill after the flush's last segment but before the log is retired
-    // leaves every point in a segment *and* in the replayed log: reads merge the two
-    // (newest wins), but these gauges count both until the next flush (a known issue:
+    // Nothing lost. A kill after some of the flush's segments but before the log is
+    // retired leaves those points in a segment *and* in the replayed log: reads merge the
+    // two (newest wins), but these gauges count both until the next flush (a known issue:
     // recovery should skip log records the segments already hold).
     assert!(
-        points == (2 * SERIES) as f64 || points == (4 * SERIES) as f64,
+        ((2 * SERIES) as f64..=(4 * SERIES) as f64).contains(&points),
         "{points} points after the restart, {} written",
         2 * SERIES
     );
