@@ -123,7 +123,13 @@ proptest! {
 
     #[test]
     fn generated_expressions_round_trip_through_the_wire_types(text in expression()) {
-        let (json, kind) = compile_json(&text, Some(DATASET), &catalogue)
+        let compiled = compile_json(&text, Some(DATASET), &catalogue);
+        // Constant arithmetic the generator combines can overflow (`-930 ^ 239.6`); the
+        // compiler rightly refuses a non-finite constant, so such a case is not a sample.
+        if let Err(e) = &compiled {
+            prop_assume!(!e.to_string().contains("is not a finite number"));
+        }
+        let (json, kind) = compiled
             .map_err(|e| TestCaseError::fail(format!("`{text}` did not compile: {e}")))?;
         let typed = compile(&text, Some(DATASET), &catalogue).unwrap();
         prop_assert_eq!(typed.kind, kind);
