@@ -142,6 +142,27 @@ impl Index {
         self.dataset_series.get(dataset).copied().unwrap_or(0)
     }
 
+    /// Counts one more new series of `dataset` in a write (`added`: its new series so far);
+    /// refused past the dataset's series limit.
+    fn admit_new_series(
+        &self,
+        dataset: &str,
+        added: &mut u64,
+        limits: &Limits,
+    ) -> Result<(), StoreError> {
+        let existing = self.dataset_series(dataset);
+        *added += 1;
+        if existing.saturating_add(*added) > limits.max_series_per_dataset {
+            return Err(StoreError::TooManySeries {
+                dataset: dataset.to_string(),
+                existing,
+                added: *added,
+                limit: limits.max_series_per_dataset,
+            });
+        }
+        Ok(())
+    }
+
     /// Validates a batch against the index, the limits and itself. Nothing changes.
     ///
     /// One pass: each series write is looked up once (dataset, channel, tags) and checked
@@ -203,17 +224,8 @@ impl Index {
                     match new_series.get(&key) {
                         Some(&id) => id,
                         None => {
-                            let existing = self.dataset_series(&w.dataset);
                             let n = added.entry(w.dataset.clone()).or_insert(0);
-                            *n += 1;
-                            if existing.saturating_add(*n) > limits.max_series_per_dataset {
-                                return Err(StoreError::TooManySeries {
-                                    dataset: w.dataset.to_string(),
-                                    existing,
-                                    added: *n,
-                                    limit: limits.max_series_per_dataset,
-                                });
-                            }
+                            self.admit_new_series(&w.dataset, n, limits)?;
                             new_series.insert(key, next);
                             next
                         }
@@ -294,17 +306,7 @@ impl Index {
             if known || !new_series.insert((&w.dataset, &w.channel, &w.tags)) {
                 continue;
             }
-            let existing = self.dataset_series(&w.dataset);
-            let n = added.entry(&w.dataset).or_insert(0);
-            *n += 1;
-            if existing.saturating_add(*n) > limits.max_series_per_dataset {
-                return Err(StoreError::TooManySeries {
-                    dataset: w.dataset.to_string(),
-                    existing,
-                    added: *n,
-                    limit: limits.max_series_per_dataset,
-                });
-            }
+            self.admit_new_series(&w.dataset, added.entry(&w.dataset).or_insert(0), limits)?;
         }
         Ok(())
     }
