@@ -158,9 +158,7 @@ fn work(shared: &Shared) {
         };
         // A panic drops the job's sender, which the waiting task sees as a failure; the
         // thread lives on for the next job.
-        if catch_unwind(AssertUnwindSafe(job)).is_err() {
-            tracing::error!("a subscription evaluation panicked");
-        }
+        let _ = run_here(job);
     }
 }
 

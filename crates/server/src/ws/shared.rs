@@ -244,6 +244,13 @@ struct Asks {
     catch_up: Option<i64>,
 }
 
+impl Asks {
+    /// Whether the round asks only for the update of the members up to date.
+    fn only_update(&self) -> bool {
+        !self.snapshot && self.catch_up.is_none()
+    }
+}
+
 /// The encoded results of a round.
 struct Frames<'a> {
     update: Option<&'a Encoded>,
@@ -365,8 +372,9 @@ impl Task {
                 snapshot: !roster.fresh.is_empty() && snapshot_cache.is_none(),
                 catch_up: roster.since.filter(|_| !roster.behind.is_empty()),
             };
-            let only_update = !asks.snapshot && asks.catch_up.is_none();
-            let Ok(evaluated) = self.evaluate(live, asks, last_update_cost).await else {
+            let only_update = asks.only_update();
+            let here = only_update && last_update_cost < RUN_HERE_BELOW;
+            let Ok(evaluated) = self.evaluate(live, asks, here).await else {
                 self.fail();
                 break;
             };
@@ -428,17 +436,16 @@ impl Task {
         Some(roster)
     }
 
-    /// Evaluates what `asks` asks for: on the pool, or here when it is only an update and
-    /// the last update of this computation took less than [`RUN_HERE_BELOW`].
+    /// Evaluates what `asks` asks for: `here` (an update only, whose previous update took
+    /// less than [`RUN_HERE_BELOW`]), or on the pool.
     async fn evaluate(
         &self,
         live: LiveComputation,
         asks: Asks,
-        last_update_cost: Duration,
+        here: bool,
     ) -> Result<Evaluated, EvalFailed> {
-        let only_update = !asks.snapshot && asks.catch_up.is_none();
         let work = self.evaluation(live, asks);
-        if only_update && last_update_cost < RUN_HERE_BELOW {
+        if here {
             crate::eval_pool::run_here(work)
         } else {
             self.app.eval.run(Lane::Update, work).await
