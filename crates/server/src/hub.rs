@@ -5,23 +5,39 @@
 //! A computation registers a [`Signal`] for the (dataset, channel) pairs its plan reads.
 //! The hub lowers the signal's earliest changed timestamp and wakes it; the computation
 //! takes the accumulated value when it is ready to compute, so bursts of writes coalesce
-//! into one update.
+//! into one update. The signal also keeps when it was last rung and the usual gap between
+//! rings, so a computation whose update falls due long after the last write can wait the
+//! few milliseconds until the next one instead of sending data that is a write interval
+//! old ([`Signal::fresher`]).
 
 use parking_lot::RwLock;
 use sightline_store::Change;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
+use tokio::time::Instant;
 
 /// "No change pending" marker for [`Signal::earliest`].
 const NONE_PENDING: i64 = i64::MAX;
+/// Rings closer together than this are one burst (one write touching several channels a
+/// computation reads, or one request split in batches): they do not count as a gap.
+const BURST: Duration = Duration::from_millis(2);
+/// Weight of the newest gap in the running mean of gaps between rings.
+const GAP_WEIGHT: f64 = 0.25;
 
 /// A subscription's doorbell.
 #[derive(Debug)]
 pub(crate) struct Signal {
     earliest: AtomicI64,
     notify: Notify,
+    /// What ring times count from.
+    epoch: Instant,
+    /// When it was last rung, ns after `epoch`, plus one (0: never).
+    rung_at: AtomicU64,
+    /// Running mean of the gaps between rings, ns (0: unknown yet).
+    gap: AtomicU64,
 }
 
 impl Signal {
@@ -29,13 +45,73 @@ impl Signal {
         Arc::new(Signal {
             earliest: AtomicI64::new(NONE_PENDING),
             notify: Notify::new(),
+            epoch: Instant::now(),
+            rung_at: AtomicU64::new(0),
+            gap: AtomicU64::new(0),
         })
     }
 
-    /// Records a change at or after `t` and wakes the subscription.
-    pub(crate) fn raise(&self, t: i64) {
+    /// Records a change at or after `t`, rung at `now`, and wakes the subscription.
+    pub(crate) fn raise(&self, t: i64, now: Instant) {
         self.earliest.fetch_min(t, Ordering::AcqRel);
+        self.note_ring(now);
         self.notify.notify_one();
+    }
+
+    /// Keeps the ring time and the running mean gap. Only the hub's task rings, so the
+    /// loads and stores need not be one atomic step.
+    fn note_ring(&self, now: Instant) {
+        let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).saturating_add(1);
+        let last = self.rung_at.swap(at, Ordering::AcqRel);
+        let gap = at.saturating_sub(last);
+        if last == 0 || gap < BURST.as_nanos() as u64 {
+            return;
+        }
+        let mean = self.gap.load(Ordering::Relaxed);
+        let mean = if mean == 0 {
+            gap
+        } else {
+            (mean as f64 * (1.0 - GAP_WEIGHT) + gap as f64 * GAP_WEIGHT) as u64
+        };
+        self.gap.store(mean, Ordering::Relaxed);
+    }
+
+    /// Called when an update is due with a change pending: waits for the next ring if the
+    /// pending change is more than a quarter of the usual gap old and the next ring is
+    /// expected within a quarter of `min_delay` (writes come more often than updates). Once
+    /// an update went out right after a write, the next falls due just after a write too,
+    /// so steady writes rarely need a wait. The update then carries points a few
+    /// milliseconds old instead of up to a write interval old, and is late by at most a
+    /// quarter of `min_delay`. A write may come up to half a gap late (a loaded writer, a
+    /// slow disk) and still be waited for.
+    pub(crate) async fn fresher(&self, min_delay: Duration) {
+        let Some(until) = self.worth_waiting(Instant::now(), min_delay) else {
+            return;
+        };
+        let rung = self.rung_at.load(Ordering::Acquire);
+        let next_ring = async {
+            while self.rung_at.load(Ordering::Acquire) == rung {
+                self.notify.notified().await;
+            }
+        };
+        let _ = tokio::time::timeout_at(until, next_ring).await;
+    }
+
+    /// Until when to wait for the next ring at `now` (see [`Signal::fresher`]).
+    fn worth_waiting(&self, now: Instant, min_delay: Duration) -> Option<Instant> {
+        let rung = self.rung_at.load(Ordering::Acquire);
+        let gap = Duration::from_nanos(self.gap.load(Ordering::Relaxed));
+        if rung == 0 || gap.is_zero() || gap >= min_delay {
+            return None;
+        }
+        let rung = self.epoch + Duration::from_nanos(rung - 1);
+        let age = now.saturating_duration_since(rung);
+        let expected = rung + gap;
+        let hold = min_delay / 4;
+        if age <= gap / 4 || expected.saturating_duration_since(now) > hold {
+            return None;
+        }
+        Some((expected + gap / 2).min(now + hold))
     }
 
     /// Waits until a change is recorded (returns at once if one already is).
@@ -49,6 +125,11 @@ impl Signal {
         while self.earliest.load(Ordering::Acquire) == NONE_PENDING {
             self.notify.notified().await;
         }
+    }
+
+    /// Whether a change is recorded and not taken yet.
+    pub(crate) fn pending(&self) -> bool {
+        self.earliest.load(Ordering::Acquire) != NONE_PENDING
     }
 
     /// Takes the earliest changed timestamp since the last take, if any.
@@ -121,6 +202,7 @@ impl ChangeHub {
     }
 
     fn route(&self, batch: &[Change]) {
+        let now = Instant::now();
         let mut dead = false;
         {
             let routes = self.routes.read();
@@ -129,7 +211,7 @@ impl ChangeHub {
                 if let Some(list) = routes.get(&key) {
                     for weak in list.values() {
                         match weak.upgrade() {
-                            Some(signal) => signal.raise(change.earliest),
+                            Some(signal) => signal.raise(change.earliest, now),
                             None => dead = true,
                         }
                     }
@@ -142,6 +224,7 @@ impl ChangeHub {
     }
 
     fn raise_all(&self, t: i64) {
+        let now = Instant::now();
         for signal in self
             .routes
             .read()
@@ -149,7 +232,7 @@ impl ChangeHub {
             .flat_map(HashMap::values)
             .filter_map(Weak::upgrade)
         {
-            signal.raise(t);
+            signal.raise(t, now);
         }
     }
 
@@ -169,19 +252,92 @@ fn signal_key(signal: &Arc<Signal>) -> SignalKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn a_taken_change_does_not_wake_the_next_wait() {
         let signal = Signal::new();
-        signal.raise(5);
+        signal.raise(5, Instant::now());
         signal.wait().await;
         assert_eq!(signal.take(), Some(5));
         let idle = tokio::time::timeout(Duration::from_millis(50), signal.wait()).await;
         assert!(idle.is_err(), "woke with no change pending");
-        signal.raise(7);
+        signal.raise(7, Instant::now());
         let woke = tokio::time::timeout(Duration::from_secs(5), signal.wait()).await;
         assert!(woke.is_ok(), "missed a change");
         assert_eq!(signal.take(), Some(7));
+    }
+
+    /// Rings `signal` every `gap` from `start`, `times` times; returns the last ring time.
+    fn ring_every(signal: &Signal, start: Instant, gap: Duration, times: u32) -> Instant {
+        let mut at = start;
+        for i in 0..times {
+            at = start + gap * i;
+            signal.raise(0, at);
+        }
+        at
+    }
+
+    #[test]
+    fn an_old_change_waits_for_the_next_write_when_it_is_near() {
+        let signal = Signal::new();
+        let gap = Duration::from_millis(100);
+        let last = ring_every(&signal, signal.epoch, gap, 10);
+        let min_delay = Duration::from_secs(1);
+        // Fresh: sent at once.
+        assert_eq!(signal.worth_waiting(last + gap / 5, min_delay), None);
+        assert!(signal.worth_waiting(last + gap / 3, min_delay).is_some());
+        // 80 ms old, the next write due in 20 ms: wait for it, with slack for a late one.
+        let now = last + Duration::from_millis(80);
+        assert_eq!(
+            signal.worth_waiting(now, min_delay),
+            Some(last + gap + gap / 2)
+        );
+        // Never longer than a quarter of minDelay.
+        let short = Duration::from_millis(120);
+        assert_eq!(
+            signal.worth_waiting(last + Duration::from_millis(60), short),
+            None,
+            "the next write is 40 ms away, more than 30 ms"
+        );
+        let now = last + Duration::from_millis(75);
+        assert_eq!(signal.worth_waiting(now, short), Some(now + short / 4));
+        let now = last + Duration::from_millis(95);
+        assert_eq!(signal.worth_waiting(now, short), Some(now + short / 4));
+    }
+
+    #[test]
+    fn rare_or_bursty_writes_never_hold_an_update() {
+        let signal = Signal::new();
+        let min_delay = Duration::from_millis(100);
+        // Writes rarer than minDelay: the next one may be far.
+        let last = ring_every(&signal, signal.epoch, Duration::from_millis(500), 5);
+        assert_eq!(
+            signal.worth_waiting(last + Duration::from_millis(450), min_delay),
+            None
+        );
+        // Rings of one burst are not gaps: one ring's gap stays unknown.
+        let burst = Signal::new();
+        let last = ring_every(&burst, burst.epoch, Duration::from_micros(100), 20);
+        assert_eq!(burst.gap.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            burst.worth_waiting(last + Duration::from_millis(50), min_delay),
+            None
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_update_goes_when_the_next_write_rings() {
+        let signal = Signal::new();
+        let gap = Duration::from_millis(100);
+        let last = ring_every(&signal, Instant::now(), gap, 10);
+        tokio::time::sleep_until(last + Duration::from_millis(90)).await;
+        let started = Instant::now();
+        let waiting = signal.fresher(Duration::from_secs(1));
+        let ring = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            signal.raise(0, Instant::now());
+        };
+        tokio::join!(waiting, ring);
+        assert_eq!(started.elapsed(), Duration::from_millis(5));
     }
 }

@@ -30,6 +30,14 @@ pub(crate) enum PanelKind {
 }
 
 impl PanelKind {
+    /// Every kind, in the order of the mix.
+    pub(crate) const ALL: [PanelKind; 4] = [
+        PanelKind::Raw,
+        PanelKind::Derivative,
+        PanelKind::RollingMean,
+        PanelKind::ThresholdRanges,
+    ];
+
     /// The label used in reports.
     pub(crate) fn name(self) -> &'static str {
         match self {

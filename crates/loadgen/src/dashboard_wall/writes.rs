@@ -58,6 +58,12 @@ impl WriteLog {
         let i = self.entries.partition_point(|e| e.ack_wall <= wall);
         i.checked_sub(1).and_then(|i| self.entries.get(i))
     }
+
+    /// The newest write sent at or before `wall` (acknowledged or still in flight then).
+    pub(crate) fn sent_by(&self, wall: i64) -> Option<&WriteEntry> {
+        let i = self.entries.partition_point(|e| e.sent_wall <= wall);
+        i.checked_sub(1).and_then(|i| self.entries.get(i))
+    }
 }
 
 /// Writes a channel grid: which grid points have been written so far.

@@ -6,6 +6,9 @@
 //!
 //! A computation is one task: it waits for a change to the channels it reads (the hub
 //! rings its one signal), `minDelay`, or a subscriber owed a full result, then evaluates.
+//! When `minDelay` passes long after the last write and the next write is a few
+//! milliseconds away, it waits for that write, so an update carries fresh points rather
+//! than points a write interval old.
 //! A subscriber that joins late is owed a full result: it gets a snapshot of the window in
 //! the shape the others hold, ending after their last update, so the appends that follow
 //! merge into it exactly as into theirs. A subscriber whose queue refused appends (a slow
@@ -341,6 +344,7 @@ impl Task {
                 let data = async {
                     c.signal.wait().await;
                     tokio::time::sleep_until(next_update).await;
+                    c.signal.fresher(self.min_delay).await;
                 };
                 let retry = async {
                     match retry_at {
@@ -348,9 +352,18 @@ impl Task {
                         None => std::future::pending().await,
                     }
                 };
+                // Only when nothing was written: a pending change is the data branch's to
+                // time (it may hold for a fresher write; at a `minDelay` of 1 s the idle
+                // tick used to fire first and send the old change at once).
+                let idle = async {
+                    tokio::time::sleep_until(idle_at).await;
+                    if c.signal.pending() {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 tokio::select! {
                     _ = data => update_due = true,
-                    _ = tokio::time::sleep_until(idle_at) => update_due = true,
+                    _ = idle => update_due = true,
                     _ = c.wake.notified() => {}
                     _ = retry => retry_at = None,
                 }
