@@ -215,8 +215,43 @@ impl Runs {
         last.first().copied()
     }
 
-    /// Every point as one column: borrowed when the series is one run (a series written in
-    /// order), copied otherwise. Flushing uses it, so a copy lives only while one flush runs.
+    /// Each run's timestamps with the position of its first point in the whole series.
+    pub(crate) fn timestamp_runs(&self) -> impl Iterator<Item = (usize, &[i64])> {
+        self.runs.iter().scan(0, |start, r| {
+            let at = *start;
+            *start += r.len();
+            Some((at, &r.ts[..]))
+        })
+    }
+
+    /// The points at positions `range` of the series (in time order) as one column, and
+    /// their range in it: the run itself when one run holds them all, else a copy of just
+    /// those points. Flushing writes each series' stretch of a partition through it, so a
+    /// copy lives only while that stretch is written.
+    pub(crate) fn column(&self, range: Range<usize>) -> (Cow<'_, Points>, Range<usize>) {
+        let mut copy: Option<Points> = None;
+        let mut run_start = 0;
+        for run in &self.runs {
+            let run_end = run_start + run.len();
+            let (from, to) = (range.start.max(run_start), range.end.min(run_end));
+            if from < to {
+                let local = from - run_start..to - run_start;
+                if copy.is_none() && (from, to) == (range.start, range.end) {
+                    return (Cow::Borrowed(run), local);
+                }
+                let out =
+                    copy.get_or_insert_with(|| Points::with_capacity(self.value_type, range.len()));
+                run.copy_range_into(local, out);
+            }
+            run_start = run_end;
+        }
+        let out = copy.unwrap_or_else(|| Points::empty(self.value_type));
+        let len = out.len();
+        (Cow::Owned(out), 0..len)
+    }
+
+    /// Every point as one column: borrowed when the series is one run, copied otherwise.
+    #[cfg(test)]
     pub(crate) fn contiguous(&self) -> Cow<'_, Points> {
         match self.runs.as_slice() {
             [] => Cow::Owned(Points::empty(self.value_type)),
@@ -227,6 +262,7 @@ impl Runs {
 }
 
 /// The runs one after another (they are ordered and disjoint, so the result is sorted).
+#[cfg(test)]
 fn concat(vt: ValueType, runs: &[Points], len: usize) -> Points {
     let mut all = Points::with_capacity(vt, len);
     for r in runs {
@@ -342,6 +378,28 @@ mod tests {
         assert_eq!(r.runs[2].ts, stretch(1000), "B's stretch untouched");
         assert_well_formed(&r);
         assert_eq!(r.len, 31);
+    }
+
+    #[test]
+    fn a_column_is_the_run_itself_or_a_copy_of_just_the_range() {
+        let mut r = small(4);
+        let ts: Vec<i64> = (0..10).collect();
+        let vs: Vec<f64> = ts.iter().map(|&t| t as f64).collect();
+        for (t, v) in ts.iter().zip(&vs) {
+            r.upsert(pts(&[*t], &[*v]));
+        }
+        assert_eq!(r.runs.len(), 3);
+        let offsets: Vec<usize> = r.timestamp_runs().map(|(at, _)| at).collect();
+        assert_eq!(offsets, vec![0, 4, 8]);
+        let (inside, range) = r.column(5..7);
+        assert!(matches!(inside, Cow::Borrowed(_)));
+        assert_eq!(inside.ts[range], [5, 6]);
+        for want in [3..9, 0..10, 2..5] {
+            let (across, range) = r.column(want.clone());
+            assert!(matches!(across, Cow::Owned(_)));
+            assert_eq!(across.ts[range.clone()], ts[want.clone()]);
+            assert_eq!(across.slice(range), pts(&ts[want.clone()], &vs[want]));
+        }
     }
 
     #[test]
