@@ -173,6 +173,14 @@ impl Points {
         Points { ts, values }
     }
 
+    /// Whether `n` more points fit in the columns' capacity, so appending them moves
+    /// nothing already held.
+    pub(crate) fn has_room_for(&self, n: usize) -> bool {
+        let spare = |len: usize, cap: usize| cap - len >= n;
+        spare(self.ts.len(), self.ts.capacity())
+            && each_values!(&self.values, v => spare(v.len(), v.capacity()))
+    }
+
     /// Appends `other`, whose first timestamp must be later than this one's last.
     pub(crate) fn append(&mut self, other: Points) {
         debug_assert!(match (self.ts.last(), other.ts.first()) {

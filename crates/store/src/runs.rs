@@ -7,8 +7,10 @@
 //!          each run a Points (sorted columns), run i's last < run i+1's first
 //! ```
 //!
-//! Appends after the last point extend the last run with no size limit (a series written in
-//! order stays one run, as contiguous as before). A batch that falls in a gap between two runs
+//! Appends after the last point fill the last run. Once it holds [`RUN_POINTS`] and has no
+//! room left, the next append starts a new run with room for [`RUN_POINTS`], so a series
+//! written in order never reallocates (and copies, and faults in afresh) its growing
+//! columns: each point is copied into the head once. A batch that falls in a gap between two runs
 //! is appended to the run before it while that run is small. A batch that falls between two
 //! consecutive points of one run (two writers' stretches that an append joined) splits the
 //! run there, once, instead of merging with it. A batch that overlaps runs is
@@ -98,10 +100,17 @@ impl Runs {
     fn insert_in_gap(&mut self, i: usize, batch: Points) {
         self.len += batch.len();
         let after_last = i == self.runs.len();
+        let max_run = self.max_run;
         match i.checked_sub(1).and_then(|k| self.runs.get_mut(k)) {
-            // The last run grows without limit: in-order writes stay one run.
-            Some(prev) if after_last || prev.len() + batch.len() <= self.max_run => {
-                prev.append(batch)
+            Some(prev) if prev.len() + batch.len() <= max_run => prev.append(batch),
+            // The last run takes appends while its columns have room: they move nothing.
+            Some(prev) if after_last && prev.has_room_for(batch.len()) => prev.append(batch),
+            // A full last run: the next one gets room for `max_run` points up front, so
+            // in-order appends fill it without reallocating.
+            Some(_) if after_last => {
+                let mut run = Points::with_capacity(self.value_type, max_run.max(batch.len()));
+                run.append(batch);
+                self.runs.push(run);
             }
             _ => self.runs.insert(i, batch),
         }
@@ -206,8 +215,43 @@ impl Runs {
         last.first().copied()
     }
 
-    /// Every point as one column: borrowed when the series is one run (a series written in
-    /// order), copied otherwise. Flushing uses it, so a copy lives only while one flush runs.
+    /// Each run's timestamps with the position of its first point in the whole series.
+    pub(crate) fn timestamp_runs(&self) -> impl Iterator<Item = (usize, &[i64])> {
+        self.runs.iter().scan(0, |start, r| {
+            let at = *start;
+            *start += r.len();
+            Some((at, &r.ts[..]))
+        })
+    }
+
+    /// The points at positions `range` of the series (in time order) as one column, and
+    /// their range in it: the run itself when one run holds them all, else a copy of just
+    /// those points. Flushing writes each series' stretch of a partition through it, so a
+    /// copy lives only while that stretch is written.
+    pub(crate) fn column(&self, range: Range<usize>) -> (Cow<'_, Points>, Range<usize>) {
+        let mut copy: Option<Points> = None;
+        let mut run_start = 0;
+        for run in &self.runs {
+            let run_end = run_start + run.len();
+            let (from, to) = (range.start.max(run_start), range.end.min(run_end));
+            if from < to {
+                let local = from - run_start..to - run_start;
+                if copy.is_none() && (from, to) == (range.start, range.end) {
+                    return (Cow::Borrowed(run), local);
+                }
+                let out =
+                    copy.get_or_insert_with(|| Points::with_capacity(self.value_type, range.len()));
+                run.copy_range_into(local, out);
+            }
+            run_start = run_end;
+        }
+        let out = copy.unwrap_or_else(|| Points::empty(self.value_type));
+        let len = out.len();
+        (Cow::Owned(out), 0..len)
+    }
+
+    /// Every point as one column: borrowed when the series is one run, copied otherwise.
+    #[cfg(test)]
     pub(crate) fn contiguous(&self) -> Cow<'_, Points> {
         match self.runs.as_slice() {
             [] => Cow::Owned(Points::empty(self.value_type)),
@@ -218,6 +262,7 @@ impl Runs {
 }
 
 /// The runs one after another (they are ordered and disjoint, so the result is sorted).
+#[cfg(test)]
 fn concat(vt: ValueType, runs: &[Points], len: usize) -> Points {
     let mut all = Points::with_capacity(vt, len);
     for r in runs {
@@ -290,32 +335,71 @@ mod tests {
         for k in 0..10 {
             r.upsert(pts(&[100 + 2 * k, 101 + 2 * k], &[1., 2.]));
         }
-        assert_eq!(r.runs.len(), 1, "appends grow the last run without limit");
+        // 20 points in order: full runs of 4, each made with room for 4, never grown.
+        assert_eq!(r.runs.len(), 5, "{:?}", r.runs);
+        assert!(r.runs.iter().all(|p| p.len() == 4));
+        assert!(r.runs[1..].iter().all(|p| p.ts.capacity() == 4));
         r.upsert(pts(&[1, 2], &[1., 2.]));
         r.upsert(pts(&[3], &[3.]));
         assert_eq!(
             r.runs.len(),
-            2,
+            6,
             "a write into the gap joins the small run before it"
         );
         assert_well_formed(&r);
     }
 
     #[test]
-    fn a_batch_between_two_points_of_a_run_splits_it_instead_of_merging() {
+    fn a_batch_larger_than_a_run_after_the_last_point_is_one_run() {
         let mut r = small(4);
+        r.upsert(pts(&[1, 2, 3, 4], &[1.; 4]));
+        let big: Vec<i64> = (10..20).collect();
+        r.upsert(pts(&big, &[2.; 10]));
+        assert_eq!(r.runs.len(), 2);
+        assert_eq!(r.runs[1].ts, big);
+        assert_well_formed(&r);
+    }
+
+    #[test]
+    fn a_batch_between_two_points_of_a_run_splits_it_instead_of_merging() {
+        let mut r = small(20);
         let stretch = |from: i64| -> Vec<i64> { (from..from + 10).collect() };
         // Writer A, then writer B far ahead: B's append joins A's run (it is after the last).
         r.upsert(pts(&stretch(0), &[1.; 10]));
         r.upsert(pts(&stretch(1000), &[2.; 10]));
         assert_eq!(r.runs.len(), 1);
         // A continues between its last point and B's first: the run is split there, and
-        // the batch takes the gap. A merge would have cut 30 points into runs of 4.
-        r.upsert(pts(&stretch(10), &[3.; 10]));
+        // the batch takes the gap (too large to join A's run). A merge would have rewritten
+        // all 31 points.
+        let more: Vec<i64> = (10..21).collect();
+        r.upsert(pts(&more, &[3.; 11]));
         assert_eq!(r.runs.len(), 3, "{:?}", r.runs);
+        assert_eq!(r.runs[1].ts, more);
         assert_eq!(r.runs[2].ts, stretch(1000), "B's stretch untouched");
         assert_well_formed(&r);
-        assert_eq!(r.len, 30);
+        assert_eq!(r.len, 31);
+    }
+
+    #[test]
+    fn a_column_is_the_run_itself_or_a_copy_of_just_the_range() {
+        let mut r = small(4);
+        let ts: Vec<i64> = (0..10).collect();
+        let vs: Vec<f64> = ts.iter().map(|&t| t as f64).collect();
+        for (t, v) in ts.iter().zip(&vs) {
+            r.upsert(pts(&[*t], &[*v]));
+        }
+        assert_eq!(r.runs.len(), 3);
+        let offsets: Vec<usize> = r.timestamp_runs().map(|(at, _)| at).collect();
+        assert_eq!(offsets, vec![0, 4, 8]);
+        let (inside, range) = r.column(5..7);
+        assert!(matches!(inside, Cow::Borrowed(_)));
+        assert_eq!(inside.ts[range], [5, 6]);
+        for want in [3..9, 0..10, 2..5] {
+            let (across, range) = r.column(want.clone());
+            assert!(matches!(across, Cow::Owned(_)));
+            assert_eq!(across.ts[range.clone()], ts[want.clone()]);
+            assert_eq!(across.slice(range), pts(&ts[want.clone()], &vs[want]));
+        }
     }
 
     #[test]

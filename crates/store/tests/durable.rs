@@ -376,6 +376,31 @@ impl Clock for ManualClock {
 }
 
 #[test]
+fn a_series_written_in_order_across_many_runs_and_partitions_flushes_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = 3_600_000_000_000i64;
+    // 12,000 points over three hours in batches of 100: the head holds them as several
+    // runs of 4,096, and the hour boundaries fall inside runs.
+    let step = 3 * hour / 12_000;
+    let mut want = std::collections::BTreeMap::new();
+    {
+        let s = open(dir.path());
+        for batch in 0..120i64 {
+            let ts: Vec<i64> = (0..100).map(|i| (batch * 100 + i) * step).collect();
+            let v: Vec<f64> = ts.iter().map(|&t| (t / step) as f64).collect();
+            want.extend(ts.iter().copied().zip(v.iter().map(|x| x.to_bits())));
+            s.write(vec![dbl("ds", "p", tags(&[]), &ts, &v)]).unwrap();
+        }
+        s.flush().unwrap();
+        assert_eq!(segment_files(dir.path()).len(), 3, "one per hour");
+        s.close().unwrap();
+    }
+    let s = open(dir.path());
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(all_numeric(&s, id), want);
+}
+
+#[test]
 fn retention_drops_whole_expired_segments() {
     let dir = tempfile::tempdir().unwrap();
     let hour = 3_600_000_000_000i64;

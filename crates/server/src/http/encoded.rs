@@ -1,34 +1,30 @@
 //! The one bounded decoder of binary (protobuf) write bodies, shared by every protobuf
 //! writer: read at most the body limit within the body deadline ([`super::read_body`]),
-//! decompress (`Content-Encoding` zstd or snappy) into at most the same limit with every
-//! decoded byte reserved from the in-flight budget first, count series and points from the
-//! wire bytes before anything is allocated for them (`proto_scan.rs`), reserve their parsed
-//! size, and only then hand the bytes to the endpoint's parser — all on a blocking thread.
+//! decompress (`Content-Encoding` zstd or snappy, `decompress.rs`) into at most the same
+//! limit with every decoded byte reserved from the in-flight budget first, count series and
+//! points from the wire bytes before anything is allocated for them (`proto_scan.rs`),
+//! reserve their parsed size, and only then hand the bytes to the endpoint's parser and
+//! its writes to the store — all on one blocking thread.
 //!
 //! ```text
 //!  body ─► read_body (limit, deadline) ─► decompress (limit, budget) ─► count (limits)
-//!       ─► budget for the parsed form ─► parse + convert (the endpoint's closure)
+//!       ─► budget for the parsed form ─► parse + convert (the endpoint's closure) ─► store
 //! ```
 
+use super::decompress::{decompress, Failure};
+use super::ingest;
 use super::proto_scan::{self, Counts, ScanStop, Shape};
 use crate::app::App;
-use crate::budget::{Budget, Reservation};
+use crate::auth::Caller;
+use crate::budget::Reservation;
 use crate::error::{blocking, ApiError};
-use axum::body::{Body, Bytes};
-use axum::http::HeaderMap;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use sightline_store::SeriesWrite;
 use sightline_wire::ParseError;
-use std::io::Read as _;
+use std::sync::Arc;
 
-/// How a binary body is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Encoding {
-    /// No `Content-Encoding` (or `identity`).
-    Identity,
-    /// `Content-Encoding: zstd` (the upstream streaming clients).
-    Zstd,
-    /// `Content-Encoding: snappy`, the block format (Prometheus remote write).
-    Snappy,
-}
+pub(crate) use super::decompress::Encoding;
 
 /// What an endpoint's body is, for the decoder.
 #[derive(Debug)]
@@ -47,38 +43,51 @@ pub(crate) struct Format {
     pub(crate) parsed_bytes: (usize, usize),
 }
 
-/// Reads, decompresses, counts and budgets a binary body, then runs `parse` on the decoded
-/// bytes off the runtime. The returned reservation holds the body's memory in the budget
-/// until the caller drops it (after the write).
-pub(crate) async fn decode<T: Send + 'static>(
-    app: &App,
+/// Reads, decompresses, counts and budgets a binary body, runs `parse` on the decoded
+/// bytes, and stores the writes it returns ([`ingest::store_here`]), all in one trip to a
+/// blocking thread: a second trip for the store write cost two more thread switches per
+/// request. The body's budget is held until the write is stored; the decompression scratch
+/// goes back to its pool as soon as `parse` is done.
+pub(crate) async fn write(
+    app: &Arc<App>,
+    caller: &Caller,
     headers: &HeaderMap,
     body: Body,
     format: &'static Format,
-    parse: impl FnOnce(&[u8]) -> Result<T, ApiError> + Send + 'static,
-) -> Result<(T, Reservation), ApiError> {
+    parse: impl FnOnce(&[u8]) -> Result<Vec<SeriesWrite>, ApiError> + Send + 'static,
+) -> Result<StatusCode, ApiError> {
     let encoding = encoding_of(headers, format)?;
     let limit = app.config.max_body_bytes;
     let bytes = super::read_body(body, limit).await?;
-    let budget = app.body_budget.clone();
-    let limits = proto_scan::Limits {
-        series: app.config.max_series_per_request,
-        points: app.config.max_points_per_request,
-    };
+    let (app, caller) = (app.clone(), caller.clone());
     blocking(move || {
         let mut held = Reservation::default();
-        let raw = decompress(bytes, encoding, limit, &budget, &mut held, format.expected)?;
+        let raw =
+            decompress(bytes, encoding, limit, &app.body_budget, &mut held).map_err(|failure| {
+                match failure {
+                    Failure::Refused(error) => error,
+                    Failure::Corrupt(message) => malformed(format.expected, message),
+                }
+            })?;
+        let limits = proto_scan::Limits {
+            series: app.config.max_series_per_request,
+            points: app.config.max_points_per_request,
+        };
         let counts = proto_scan::check_counts(&raw, format.shape, &limits)
             .map_err(|stop| scan_error(stop, &limits, format.expected))?;
         let Counts { series, points } = counts;
         let (per_point, per_series) = format.parsed_bytes;
-        budget.grow(
+        app.body_budget.grow(
             &mut held,
             points
                 .saturating_mul(per_point)
                 .saturating_add(series.saturating_mul(per_series)),
         )?;
-        Ok((parse(&raw)?, held))
+        let writes = parse(&raw)?;
+        drop(raw);
+        let stored = ingest::store_here(&app, &caller, writes);
+        drop(held);
+        stored
     })
     .await
 }
@@ -109,124 +118,6 @@ fn encoding_of(headers: &HeaderMap, format: &Format) -> Result<Encoding, ApiErro
                     names.join(" or ")
                 ),
             ))
-        }
-    }
-}
-
-impl Encoding {
-    fn name(self) -> &'static str {
-        match self {
-            Encoding::Identity => "none",
-            Encoding::Zstd => "zstd",
-            Encoding::Snappy => "snappy",
-        }
-    }
-}
-
-/// Read size while stream-decompressing; also the first allocation when a zstd frame
-/// declares no size.
-const DECODE_CHUNK: usize = 64 * 1024;
-
-/// Decodes `bytes` to at most `limit` bytes, each output byte reserved from `budget` before
-/// it is allocated: a small bomb cannot exhaust memory, and many at once get 503.
-fn decompress(
-    bytes: Bytes,
-    encoding: Encoding,
-    limit: usize,
-    budget: &Budget,
-    held: &mut Reservation,
-    expected: &'static str,
-) -> Result<Bytes, ApiError> {
-    match encoding {
-        Encoding::Identity => Ok(bytes),
-        Encoding::Zstd => zstd_decode(&bytes, limit, budget, held, expected).map(Bytes::from),
-        Encoding::Snappy => {
-            // The block format states its decoded length up front: check it before
-            // allocating anything.
-            let len = snap::raw::decompress_len(&bytes)
-                .map_err(|e| malformed(expected, format!("snappy: {e}")))?;
-            if len > limit {
-                return Err(ApiError::BodyTooLarge { limit });
-            }
-            budget.grow(held, len)?;
-            snap::raw::Decoder::new()
-                .decompress_vec(&bytes)
-                .map(Bytes::from)
-                .map_err(|e| malformed(expected, format!("snappy: {e}")))
-        }
-    }
-}
-
-/// zstd into at most `limit` bytes. A frame that declares its decoded size (what
-/// `zstd::bulk` and the upstream clients write) is refused at once if that is over the
-/// limit, else decoded in one call into a buffer of exactly that size; anything else
-/// (no size, several frames, a size that lies) is streamed in bounded steps.
-fn zstd_decode(
-    bytes: &[u8],
-    limit: usize,
-    budget: &Budget,
-    held: &mut Reservation,
-    expected: &'static str,
-) -> Result<Vec<u8>, ApiError> {
-    let declared = zstd::zstd_safe::get_frame_content_size(bytes)
-        .ok()
-        .flatten()
-        .and_then(|n| usize::try_from(n).ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::BodyTooLarge { limit });
-    }
-    if let Some(size) = declared {
-        budget.grow(held, size)?;
-        let mut out = Vec::with_capacity(size);
-        if zstd::bulk::Decompressor::new()
-            .and_then(|mut d| d.decompress_to_buffer(bytes, &mut out))
-            .is_ok()
-        {
-            return Ok(out);
-        }
-        // The declared size was not the whole story; the stream below decides (and
-        // reserves its own buffer, so this one is not counted twice).
-        drop(out);
-        *held = Reservation::default();
-    }
-    zstd_stream(bytes, declared, limit, budget, held, expected)
-}
-
-/// Streams a zstd body into a buffer that doubles, reserved from the budget step by step,
-/// never past one byte over `limit` (which proves the body too large).
-fn zstd_stream(
-    bytes: &[u8],
-    declared: Option<usize>,
-    limit: usize,
-    budget: &Budget,
-    held: &mut Reservation,
-    expected: &'static str,
-) -> Result<Vec<u8>, ApiError> {
-    let mut decoder = zstd::stream::read::Decoder::new(bytes)
-        .map_err(|e| malformed(expected, format!("zstd: {e}")))?;
-    let first = declared.unwrap_or(DECODE_CHUNK).clamp(1, limit + 1);
-    budget.grow(held, first)?;
-    let mut out: Vec<u8> = Vec::with_capacity(first);
-    let mut reserved = first;
-    loop {
-        if out.len() == reserved {
-            if reserved > limit {
-                return Err(ApiError::BodyTooLarge { limit });
-            }
-            let next = reserved.saturating_mul(2).min(limit + 1);
-            budget.grow(held, next - reserved)?;
-            out.reserve_exact(next - out.len());
-            reserved = next;
-        }
-        let start = out.len();
-        let end = (start + DECODE_CHUNK).min(reserved);
-        out.resize(end, 0);
-        let n = decoder
-            .read(&mut out[start..end])
-            .map_err(|e| malformed(expected, format!("zstd: {e}")))?;
-        out.truncate(start + n);
-        if n == 0 {
-            return Ok(out);
         }
     }
 }

@@ -59,14 +59,38 @@ pub(crate) async fn store(
     caller: &Caller,
     writes: Vec<SeriesWrite>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_write(writes.iter().map(|w| &*w.dataset))?;
-    let points = convert::point_count(&writes);
-    check_counts(app, writes.len(), points)?;
+    let points = admit(app, caller, &writes)?;
     if points == 0 {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let store = app.store.clone();
-    blocking(move || Ok(store.write(writes)?)).await?;
+    let app = app.clone();
+    blocking(move || write(&app, writes, points)).await
+}
+
+/// [`store`] on the calling thread, for a caller already off the runtime (the protobuf
+/// writers decode and store in one blocking task); it may wait for an fsync.
+pub(crate) fn store_here(
+    app: &App,
+    caller: &Caller,
+    writes: Vec<SeriesWrite>,
+) -> Result<StatusCode, ApiError> {
+    let points = admit(app, caller, &writes)?;
+    if points == 0 {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    write(app, writes, points)
+}
+
+/// The caller's write grants and the request limits; the points to store.
+fn admit(app: &App, caller: &Caller, writes: &[SeriesWrite]) -> Result<u64, ApiError> {
+    caller.require_write(writes.iter().map(|w| &*w.dataset))?;
+    let points = convert::point_count(writes);
+    check_counts(app, writes.len(), points)?;
+    Ok(points)
+}
+
+fn write(app: &App, writes: Vec<SeriesWrite>, points: u64) -> Result<StatusCode, ApiError> {
+    app.store.write(writes)?;
     app.points_written.fetch_add(points, Ordering::Relaxed);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,7 @@ mod columnar_decode;
 mod compute;
 mod convert;
 mod datasets;
+mod decompress;
 mod direct;
 mod encoded;
 mod expressions;

@@ -39,13 +39,12 @@ pub(crate) async fn write_nominal(
 ) -> Result<StatusCode, ApiError> {
     // Refuse before reading a body that could not be stored anyway.
     caller.require_write([rid.as_str()])?;
-    let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, move |raw| {
+    encoded::write(&app, &caller, &headers, body, &FORMAT, move |raw| {
         let request = WriteRequestNominal::decode(raw)
             .map_err(|e| encoded::malformed(FORMAT.expected, e.to_string()))?;
         Ok(convert(&rid, request)?)
     })
-    .await?;
-    super::ingest::store(&app, &caller, writes).await
+    .await
 }
 
 fn convert(rid: &str, request: WriteRequestNominal) -> Result<Vec<SeriesWrite>, IngestError> {

@@ -38,7 +38,7 @@ pub(crate) async fn write_nominal_columnar(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, |raw| {
+    encoded::write(&app, &caller, &headers, body, &FORMAT, |raw| {
         // Valid requests in the usual layout decode without a message per timestamp; the
         // rest (and every error) goes through prost and `convert`.
         if let Some(writes) = columnar_decode::decode(raw) {
@@ -48,8 +48,7 @@ pub(crate) async fn write_nominal_columnar(
             .map_err(|e| encoded::malformed(FORMAT.expected, e.to_string()))?;
         Ok(convert(request)?)
     })
-    .await?;
-    super::ingest::store(&app, &caller, writes).await
+    .await
 }
 
 /// Checks and converts the whole request; the first problem refuses all of it.

@@ -50,13 +50,12 @@ pub(crate) async fn write_prometheus(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let (writes, _held) = encoded::decode(&app, &headers, body, &FORMAT, move |raw| {
+    encoded::write(&app, &caller, &headers, body, &FORMAT, move |raw| {
         let request =
             WriteRequest::decode(raw).map_err(|e| encoded::malformed(EXPECTED, e.to_string()))?;
         Ok(convert(&rid, request)?)
     })
-    .await?;
-    super::ingest::store(&app, &caller, writes).await
+    .await
 }
 
 /// `GET`: the health check of remote-write senders (Vector); `true` while the server runs.

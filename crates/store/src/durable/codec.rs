@@ -83,16 +83,19 @@ fn estimate(plan: &Plan) -> usize {
         + 8
 }
 
-/// Encodes a plan as a record payload.
-/// `reserve` zero bytes come first, for the caller's frame header.
-pub(crate) fn encode(plan: &Plan, reserve: usize) -> Vec<u8> {
-    let mut b = Vec::with_capacity(estimate(plan) + reserve);
+/// Encodes a plan as a record payload into `b`, replacing what it held (the caller keeps
+/// one buffer for every record, so a steady write load does not allocate and fault in a
+/// record-sized buffer per write). `reserve` zero bytes come first, for the caller's frame
+/// header.
+pub(crate) fn encode_into(b: &mut Vec<u8>, plan: &Plan, reserve: usize) {
+    b.clear();
+    b.reserve(estimate(plan) + reserve);
     b.resize(reserve, 0);
     b.put_u8(KIND_BATCH);
     b.put_u32(plan.series.len() as u32);
     for s in &plan.series {
         b.put_u64(s.id.0);
-        put_meta(&mut b, &s.meta);
+        put_meta(b, &s.meta);
         match &s.unit {
             Some(u) => {
                 b.put_u8(1);
@@ -101,16 +104,15 @@ pub(crate) fn encode(plan: &Plan, reserve: usize) -> Vec<u8> {
             None => b.put_u8(0),
         }
         b.put_u32(s.points.len() as u32);
-        put_words(&mut b, &s.points.ts, |t| t.to_le_bytes());
+        put_words(b, &s.points.ts, |t| t.to_le_bytes());
         match &s.points.values {
-            Values::Double(v) => put_words(&mut b, v, |x| x.to_bits().to_le_bytes()),
-            Values::Int(v) => put_words(&mut b, v, |x| x.to_le_bytes()),
-            Values::Uint64(v) => put_words(&mut b, v, |x| x.to_le_bytes()),
+            Values::Double(v) => put_words(b, v, |x| x.to_bits().to_le_bytes()),
+            Values::Int(v) => put_words(b, v, |x| x.to_le_bytes()),
+            Values::Uint64(v) => put_words(b, v, |x| x.to_le_bytes()),
             Values::String(v) => v.iter().for_each(|x| b.put_str(x)),
-            Values::Log(v) => v.iter().for_each(|e| put_log(&mut b, e)),
+            Values::Log(v) => v.iter().for_each(|e| put_log(b, e)),
         }
     }
-    b
 }
 
 /// Appends a column of 8-byte words: the buffer grows once and the copy loop has no

@@ -165,22 +165,34 @@ impl Inner {
         }
         drop(index);
         let guards: Vec<_> = all.iter().map(|(_, s)| s.read()).collect();
-        // One column per series: borrowed for a series written in order (one run), a copy
-        // of the runs for the others, dropped when this flush ends.
-        let columns: Vec<_> = guards.iter().map(|g| g.points.contiguous()).collect();
+        // Each series' stretch of each partition, by position in the series: found run by
+        // run (a stretch that spans runs is joined), so no series is copied whole here.
         let mut parts: BTreeMap<i64, Vec<(usize, std::ops::Range<usize>)>> = BTreeMap::new();
         let w = self.partition_width();
-        for (si, column) in columns.iter().enumerate() {
-            let ts = &column.ts;
-            let mut i = 0;
-            while i < ts.len() {
-                let p = self.partition_of(ts[i]);
-                let end = match p.checked_add(1).and_then(|q| q.checked_mul(w)) {
-                    Some(limit) => i + ts[i..].partition_point(|&t| t < limit),
-                    None => ts.len(),
-                };
-                parts.entry(p).or_default().push((si, i..end));
-                i = end;
+        for (si, g) in guards.iter().enumerate() {
+            let mut open: Option<(i64, std::ops::Range<usize>)> = None;
+            for (offset, ts) in g.points.timestamp_runs() {
+                let mut i = 0;
+                while i < ts.len() {
+                    let p = self.partition_of(ts[i]);
+                    let end = match p.checked_add(1).and_then(|q| q.checked_mul(w)) {
+                        Some(limit) => i + ts[i..].partition_point(|&t| t < limit),
+                        None => ts.len(),
+                    };
+                    match &mut open {
+                        Some((q, r)) if *q == p => r.end = offset + end,
+                        _ => {
+                            if let Some((q, r)) = open.take() {
+                                parts.entry(q).or_default().push((si, r));
+                            }
+                            open = Some((p, offset + i..offset + end));
+                        }
+                    }
+                    i = end;
+                }
+            }
+            if let Some((q, r)) = open {
+                parts.entry(q).or_default().push((si, r));
             }
         }
         let mut out = Vec::with_capacity(parts.len());
@@ -193,7 +205,10 @@ impl Inner {
                     return Ok(None);
                 }
                 let (meta, unit) = &metas[si];
-                wr.series(all[si].0, meta, unit.clone(), &columns[si], r)?;
+                // The run itself when one run holds the stretch (a series written in order
+                // within a run), else a copy of just the stretch, freed once it is written.
+                let (column, r) = guards[si].points.column(r);
+                wr.series(all[si].0, meta, unit.clone(), &column, r)?;
             }
             out.push(Arc::new(wr.finish()?));
         }

@@ -82,6 +82,8 @@ use wal::WalWriter;
 
 /// How long a writer waits for a full head to be flushed before giving up.
 const BACKPRESSURE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A record buffer grown past this by one large write is freed after it rather than kept.
+const KEPT_FRAME_BYTES: usize = 16 << 20;
 /// How often the background thread looks at retention and retries failed flushes.
 const TICK: Duration = Duration::from_secs(5);
 
@@ -99,6 +101,9 @@ pub(crate) struct Version {
 #[derive(Debug)]
 struct Ingest {
     wal: WalWriter,
+    /// The record being appended, kept between writes: one buffer serves every record,
+    /// instead of a record-sized allocation (faulted in afresh) per write.
+    frame: Vec<u8>,
     /// Last WAL file whose records are all in the frozen head (deleted after its flush).
     frozen_wal: Option<u64>,
 }
@@ -213,6 +218,7 @@ impl DurableStore {
             })),
             ingest: Mutex::new(Ingest {
                 wal,
+                frame: Vec::new(),
                 frozen_wal: None,
             }),
             syncer,
@@ -369,15 +375,21 @@ impl Inner {
                 return Err(StoreError::Io(e));
             }
             let plan = self.index.read().plan(batch, &self.config.limits)?;
-            let mut frame = codec::encode(&plan, wal::HEADER);
-            if frame.len() - wal::HEADER > wal::MAX_PAYLOAD {
+            let ing = &mut *ing;
+            codec::encode_into(&mut ing.frame, &plan, wal::HEADER);
+            if ing.frame.len() - wal::HEADER > wal::MAX_PAYLOAD {
+                ing.frame = Vec::new();
                 return Err(StoreError::Io(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "write batch exceeds 1 GiB encoded",
                 )));
             }
-            wal::seal(&mut frame);
-            let lsn = ing.wal.append(&frame)?;
+            wal::seal(&mut ing.frame);
+            let appended = ing.wal.append(&ing.frame);
+            if ing.frame.capacity() > KEPT_FRAME_BYTES {
+                ing.frame = Vec::new();
+            }
+            let lsn = appended?;
             self.wal_bytes.store(ing.wal.bytes(), Ordering::Relaxed);
             self.syncer.set_written(lsn);
             self.index.write().commit(&plan);
@@ -386,7 +398,7 @@ impl Inner {
             let changes = active.apply(plan);
             self.ingested.fetch_add(points, Ordering::Relaxed);
             if active.bytes() >= self.config.head_limit_bytes {
-                if let Err(e) = self.freeze_locked(&mut ing) {
+                if let Err(e) = self.freeze_locked(ing) {
                     // The write itself is logged; flushing is retried on the next write.
                     tracing::error!(error = %e, "could not rotate the log to flush the head");
                 }

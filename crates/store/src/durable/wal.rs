@@ -47,7 +47,7 @@ pub(crate) fn list(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Fills the header reserved at the front of `buf` (see [`crate::durable::codec::encode`]).
+/// Fills the header reserved at the front of `buf` (see [`crate::durable::codec::encode_into`]).
 pub(crate) fn seal(buf: &mut [u8]) {
     let len = (buf.len() - HEADER) as u32;
     let crc = crc32fast::hash(&buf[HEADER..]);
