@@ -85,10 +85,9 @@ impl Signal {
     /// quarter of `min_delay`. A write may come up to half a gap late (a loaded writer, a
     /// slow disk) and still be waited for.
     pub(crate) async fn fresher(&self, min_delay: Duration) {
-        let Some(until) = self.worth_waiting(Instant::now(), min_delay) else {
+        let Some((until, rung)) = self.worth_waiting(Instant::now(), min_delay) else {
             return;
         };
-        let rung = self.rung_at.load(Ordering::Acquire);
         let next_ring = async {
             while self.rung_at.load(Ordering::Acquire) == rung {
                 self.notify.notified().await;
@@ -97,21 +96,23 @@ impl Signal {
         let _ = tokio::time::timeout_at(until, next_ring).await;
     }
 
-    /// Until when to wait for the next ring at `now` (see [`Signal::fresher`]).
-    fn worth_waiting(&self, now: Instant, min_delay: Duration) -> Option<Instant> {
-        let rung = self.rung_at.load(Ordering::Acquire);
+    /// Until when to wait for a ring after the last one at `now` (see
+    /// [`Signal::fresher`]), and that last ring as recorded: a ring that lands while this
+    /// is judged is the one waited for, not missed.
+    fn worth_waiting(&self, now: Instant, min_delay: Duration) -> Option<(Instant, u64)> {
+        let recorded = self.rung_at.load(Ordering::Acquire);
         let gap = Duration::from_nanos(self.gap.load(Ordering::Relaxed));
-        if rung == 0 || gap.is_zero() || gap >= min_delay {
+        if recorded == 0 || gap.is_zero() || gap >= min_delay {
             return None;
         }
-        let rung = self.epoch + Duration::from_nanos(rung - 1);
+        let rung = self.epoch + Duration::from_nanos(recorded - 1);
         let age = now.saturating_duration_since(rung);
         let expected = rung + gap;
         let hold = min_delay / 4;
         if age <= gap / 4 || expected.saturating_duration_since(now) > hold {
             return None;
         }
-        Some((expected + gap / 2).min(now + hold))
+        Some(((expected + gap / 2).min(now + hold), recorded))
     }
 
     /// Waits until a change is recorded (returns at once if one already is).
@@ -122,7 +123,7 @@ impl Signal {
     /// slot the next write needed (an update with no new point, the write's update one
     /// interval later).
     pub(crate) async fn wait(&self) {
-        while self.earliest.load(Ordering::Acquire) == NONE_PENDING {
+        while !self.pending() {
             self.notify.notified().await;
         }
     }
@@ -267,6 +268,11 @@ mod tests {
         assert_eq!(signal.take(), Some(7));
     }
 
+    /// When [`Signal::worth_waiting`] would stop waiting, if it would wait.
+    fn until(signal: &Signal, now: Instant, min_delay: Duration) -> Option<Instant> {
+        signal.worth_waiting(now, min_delay).map(|(until, _)| until)
+    }
+
     /// Rings `signal` every `gap` from `start`, `times` times; returns the last ring time.
     fn ring_every(signal: &Signal, start: Instant, gap: Duration, times: u32) -> Instant {
         let mut at = start;
@@ -284,25 +290,22 @@ mod tests {
         let last = ring_every(&signal, signal.epoch, gap, 10);
         let min_delay = Duration::from_secs(1);
         // Fresh: sent at once.
-        assert_eq!(signal.worth_waiting(last + gap / 5, min_delay), None);
-        assert!(signal.worth_waiting(last + gap / 3, min_delay).is_some());
+        assert_eq!(until(&signal, last + gap / 5, min_delay), None);
+        assert!(until(&signal, last + gap / 3, min_delay).is_some());
         // 80 ms old, the next write due in 20 ms: wait for it, with slack for a late one.
         let now = last + Duration::from_millis(80);
-        assert_eq!(
-            signal.worth_waiting(now, min_delay),
-            Some(last + gap + gap / 2)
-        );
+        assert_eq!(until(&signal, now, min_delay), Some(last + gap + gap / 2));
         // Never longer than a quarter of minDelay.
         let short = Duration::from_millis(120);
         assert_eq!(
-            signal.worth_waiting(last + Duration::from_millis(60), short),
+            until(&signal, last + Duration::from_millis(60), short),
             None,
             "the next write is 40 ms away, more than 30 ms"
         );
         let now = last + Duration::from_millis(75);
-        assert_eq!(signal.worth_waiting(now, short), Some(now + short / 4));
+        assert_eq!(until(&signal, now, short), Some(now + short / 4));
         let now = last + Duration::from_millis(95);
-        assert_eq!(signal.worth_waiting(now, short), Some(now + short / 4));
+        assert_eq!(until(&signal, now, short), Some(now + short / 4));
     }
 
     #[test]
@@ -312,7 +315,7 @@ mod tests {
         // Writes rarer than minDelay: the next one may be far.
         let last = ring_every(&signal, signal.epoch, Duration::from_millis(500), 5);
         assert_eq!(
-            signal.worth_waiting(last + Duration::from_millis(450), min_delay),
+            until(&signal, last + Duration::from_millis(450), min_delay),
             None
         );
         // Rings of one burst are not gaps: one ring's gap stays unknown.
@@ -320,7 +323,7 @@ mod tests {
         let last = ring_every(&burst, burst.epoch, Duration::from_micros(100), 20);
         assert_eq!(burst.gap.load(Ordering::Relaxed), 0);
         assert_eq!(
-            burst.worth_waiting(last + Duration::from_millis(50), min_delay),
+            until(&burst, last + Duration::from_millis(50), min_delay),
             None
         );
     }

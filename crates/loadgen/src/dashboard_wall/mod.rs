@@ -386,9 +386,8 @@ async fn stream_phase(
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
-    let kinds: Vec<panels::PanelKind> = panels.iter().map(|p| p.kind).collect();
     let (delivery, latency) =
-        report::delivery_and_latency(&received, &kinds, log, interval, wall.silence_bound_ms())
+        report::delivery_and_latency(&received, panels, log, interval, wall.silence_bound_ms())
             .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
     let mut out = String::new();
     let _ = writeln!(out, "stream (WebSocket subscriptions):");
@@ -479,9 +478,8 @@ async fn poll_phase(
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
-    let kinds: Vec<panels::PanelKind> = panels.iter().map(|p| p.kind).collect();
     let Some((delivery, latency)) =
-        report::delivery_and_latency(&received, &kinds, log, interval, wall.silence_bound_ms())
+        report::delivery_and_latency(&received, panels, log, interval, wall.silence_bound_ms())
     else {
         return ("poll: write log poisoned\n".to_string(), None);
     };

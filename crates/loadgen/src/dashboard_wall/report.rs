@@ -8,7 +8,7 @@
 //! counts 0 from the acknowledgement.
 
 use super::observe::{Newest, Received};
-use super::panels::PanelKind;
+use super::panels::{Panel, PanelKind};
 use super::writes::WriteLog;
 use std::fmt::Write as _;
 
@@ -149,12 +149,11 @@ pub(crate) fn delivery(
             },
             Newest::Unknown => continue,
         };
-        let low_ack = low_ack.unwrap_or(r.at).min(r.at);
-        from_ack_low_ms.push((r.at - low_ack) as f64 * 1e-6);
-        end_to_end_ms.push((r.at - newest) as f64 * 1e-6);
         // Not acknowledged yet when the result arrived: 0 from the acknowledgement.
-        let ack = ack.unwrap_or(r.at).min(r.at);
-        let from_ack = (r.at - ack) as f64 * 1e-6;
+        let since_ack = |ack: Option<i64>| (r.at - ack.unwrap_or(r.at).min(r.at)) as f64 * 1e-6;
+        from_ack_low_ms.push(since_ack(low_ack));
+        end_to_end_ms.push((r.at - newest) as f64 * 1e-6);
+        let from_ack = since_ack(ack);
         from_ack_ms.push(from_ack);
         let kind = kinds.get(r.panel as usize);
         if let Some((_, samples)) = from_ack_by_kind.iter_mut().find(|(k, _)| Some(k) == kind) {
@@ -223,14 +222,15 @@ impl CpuUse {
 /// `None` if the log's lock was poisoned.
 pub(crate) fn delivery_and_latency(
     received: &[Received],
-    kinds: &[PanelKind],
+    panels: &[Panel],
     log: &std::sync::Mutex<WriteLog>,
     interval: Interval,
     silence_bound_ms: f64,
 ) -> Option<(Delivery, Vec<f64>)> {
+    let kinds: Vec<PanelKind> = panels.iter().map(|p| p.kind).collect();
     let log = log.lock().ok()?;
     Some((
-        delivery(received, kinds, &log, interval, silence_bound_ms),
+        delivery(received, &kinds, &log, interval, silence_bound_ms),
         write_latency_ms(&log, interval),
     ))
 }
