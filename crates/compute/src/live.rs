@@ -412,12 +412,10 @@ impl LiveComputation {
         if matches!(shape, Shape::Lttb { .. }) {
             return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
         }
-        let changed_after_last_end =
-            earliest_change.saturating_sub(self.plan.look_back()) > sent.last_end;
+        let changed_from = earliest_change.saturating_sub(self.plan.look_back());
         let result = match (shape, self.plan.numeric_series(), &mut self.held) {
             (Shape::Bucketed { width, origin }, Some(series), Held::Buckets(open))
-                if from == sent.last_end
-                    && open.can_continue(sent.last_end, changed_after_last_end, width, origin) =>
+                if open.can_continue(sent.last_end, from, changed_from) =>
             {
                 let engine = Engine::live(source, &self.rolling);
                 let grid = Grid {
@@ -426,7 +424,7 @@ impl LiveComputation {
                     window_start: start,
                     window: self.window,
                 };
-                let bodies = open.extend(&engine, series, end, grid);
+                let bodies = open.extend(&engine, series, from, end, grid);
                 append_response(self.plan.grouped, bodies)
             }
             (Shape::Bucketed { width, origin }, Some(series), _) => {

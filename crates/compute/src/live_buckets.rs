@@ -1,27 +1,32 @@
 //! What a live numeric bucketed plot keeps between appends: the statistics of every
 //! bucket of each group's window, the latest one open. An append whose changes all lie
-//! after the previous end reads only the points after it, however wide the buckets are,
-//! and a late joiner's full result is rendered from the held buckets without a read.
+//! after the newest point held reads only the points after it, however wide the buckets
+//! are, and a late joiner's full result is rendered from the held buckets without a read.
 //!
 //! ```text
-//!   buckets:   | k-n | ... | k-1 | k (open: stats of its points up to `upto`) |
-//!   append:                                 (upto ......... end]  -> bucket k continued,
-//!                                                                    k+1 ... built fresh
+//!   buckets:   | k-n | ... | k-1 | k (stats of its points up to `newest`) |
+//!   append from `from`:          (newest ........ end]  -> bucket k continued,
+//!                                                          k+1 ... built fresh
 //!   window moves: buckets whose stamp is at or before the window start are dropped
 //! ```
 //!
-//! The append resends bucket `k` (its stamp is after `upto`, the append's start) and the
-//! buckets after it, never the ones before. When a change lands at or before `upto`, or
-//! `upto` sits exactly on a bucket boundary (then bucket `k − 1`, stamped `upto`, must be
-//! resent too), the caller rebuilds from the start of the bucket holding the change, and
-//! the held buckets from there on are replaced.
+//! The statistics are as of `upto` (the previous update's end), and `newest` is the newest
+//! point they hold. A writer's batch usually carries points taken before the previous
+//! update and written after it, so the changes start before `upto` but after `newest`;
+//! they still only continue bucket `k` and add later ones. The append starts at the
+//! earliest change (`from`): bucket `k` is resent when its stamp (its exclusive end) is
+//! at or after `from`, else it is complete and the client keeps it; no earlier bucket is
+//! stamped that late. A change at or before `newest` makes the caller rebuild from the
+//! start of the bucket holding it, and the held buckets from there on are replaced.
 
 use std::collections::VecDeque;
 
 use crate::engine::{take_group, Engine, Grouped, Tags};
 use crate::ir::Num;
 use crate::render::Body;
-use crate::summarize::{continue_buckets, numeric_buckets_plot, StampedAcc};
+use crate::summarize::{
+    bucket_of, bucket_start, continue_buckets, numeric_buckets_plot, StampedAcc,
+};
 
 /// A window with more buckets than this (a fine `resolution`) keeps only its open bucket
 /// per group, and its snapshots re-read the window: about 80 bytes a bucket.
@@ -33,6 +38,8 @@ pub(crate) struct OpenBuckets {
     groups: Vec<(Tags, VecDeque<StampedAcc>)>,
     /// Every point at or before this is in the statistics; none after it.
     upto: i64,
+    /// The newest point in the statistics: none lay in `(newest, upto]` when they were read.
+    newest: i64,
     /// Whether every bucket of the window is held (else only the latest per group).
     whole_window: bool,
 }
@@ -57,7 +64,10 @@ impl OpenBuckets {
             .unwrap_or_default();
         let mut groups = Vec::new();
         let mut bodies = Vec::new();
+        // Every point before `read_from` is in the buckets kept.
+        let mut newest = read_from.saturating_sub(1);
         for (i, (g, cols)) in engine.num(series, read_from, end).into_iter().enumerate() {
+            newest = newest.max(cols.ts.last().copied().unwrap_or(i64::MIN));
             let built = continue_buckets(None, &cols, grid.width, grid.origin);
             bodies.push((
                 g.clone(),
@@ -67,58 +77,70 @@ impl OpenBuckets {
             let mut held = take_group(&mut old, i, &g)
                 .map(|(_, b)| b)
                 .unwrap_or_default();
-            held.retain(|(stamp, _)| *stamp <= read_from);
+            // Stamps increase along `held`: drop from the back, touching only the
+            // rebuilt buckets (a `retain` walked the whole window on every update).
+            while held.back().is_some_and(|(stamp, _)| *stamp > read_from) {
+                held.pop_back();
+            }
             held.extend(built);
             groups.push((g, held));
         }
         let mut state = OpenBuckets {
             groups,
             upto: end,
+            newest,
             whole_window,
         };
         state.forget_before(grid.window_start);
         (state, bodies)
     }
 
-    /// Whether an append from `from` to a window ending after `last_end` can continue the
-    /// open buckets: they are as of `last_end`, nothing at or before it changed
-    /// (`from == last_end` while the earliest change is later), and `last_end` is not the
-    /// first instant of its bucket.
-    pub(crate) fn can_continue(
-        &self,
-        last_end: i64,
-        changed_after_last_end: bool,
-        width: i64,
-        origin: i64,
-    ) -> bool {
-        let bucket = |t: i64| t.saturating_sub(origin).div_euclid(width);
+    /// Whether an append from `from` (at most `last_end`) to a window ending after
+    /// `last_end` can continue the held buckets: they are as of `last_end`, and every
+    /// change (from `changed_from` on) and the append's start are newer than the newest
+    /// point they hold. (A start at the newest point could fall on the stamp of the
+    /// bucket before it, which the client would then drop.)
+    pub(crate) fn can_continue(&self, last_end: i64, from: i64, changed_from: i64) -> bool {
         self.upto == last_end
-            && changed_after_last_end
-            && bucket(last_end) == bucket(last_end.saturating_sub(1))
+            && changed_from > self.newest
+            && from > self.newest
+            && from <= last_end
     }
 
-    /// The buckets of the points in `(upto, end]`, the open ones continued, one body per
-    /// group; moves `upto` to `end`.
+    /// The buckets of the points in `(newest, end]` in the window's buckets, for an append
+    /// starting at `from`, the open ones continued, one body per group; moves `upto` to
+    /// `end`.
     pub(crate) fn extend(
         &mut self,
         engine: &Engine<'_>,
         series: &Num,
+        from: i64,
         end: i64,
         grid: Grid,
     ) -> Grouped<Body> {
-        let fresh = engine.num(series, self.upto.saturating_add(1), end);
+        // The window's buckets start at the bucket holding its start; earlier new points
+        // (written late, before the window) belong to none of them.
+        let first = grid.origin.saturating_add(bucket_start(
+            bucket_of(grid.window_start.saturating_sub(grid.origin), grid.width),
+            grid.width,
+        ));
+        let fresh = engine.num(series, self.newest.saturating_add(1).max(first), end);
         let mut old: Vec<Option<(Tags, VecDeque<StampedAcc>)>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(Some)
             .collect();
         let mut bodies = Vec::with_capacity(fresh.len());
         for (i, (g, cols)) in fresh.into_iter().enumerate() {
+            self.newest = self.newest.max(cols.ts.last().copied().unwrap_or(i64::MIN));
             let mut held = take_group(&mut old, i, &g)
                 .map(|(_, b)| b)
                 .unwrap_or_default();
-            // Only a bucket holding `upto` is open: an earlier one is complete, and the
-            // client keeps it (its stamp is at or before the append's start `upto`).
-            let open = held.back().copied().filter(|(stamp, _)| *stamp > self.upto);
+            // Only the bucket holding the group's newest point can take new points, and
+            // it is open (resent) when its stamp is in the append's range: points at
+            // or after `from` land in it, or the client drops it as replaced. A
+            // bucket stamped before `from` is complete, and the client keeps it. No
+            // other held bucket is stamped at or after `from`, which is after `newest`.
+            let open = held.back().copied().filter(|(stamp, _)| *stamp >= from);
             if open.is_some() {
                 held.pop_back();
             }

@@ -24,14 +24,25 @@ type Write = (usize, i64, u8);
 struct Step {
     advance: i64,
     writes: Vec<Write>,
+    /// Lags before the previous `now`: points a writer took before the previous update
+    /// and wrote after it, usually newer than any point that update read.
+    lagging: Vec<Write>,
 }
 
 fn step() -> impl Strategy<Value = Step> {
     (
         0i64..300,
         prop::collection::vec((0usize..3, -2_500i64..800, any::<u8>()), 0..6),
+        prop_oneof![
+            2 => Just(Vec::new()),
+            1 => prop::collection::vec((0usize..3, 0i64..120, any::<u8>()), 1..4),
+        ],
     )
-        .prop_map(|(advance, writes)| Step { advance, writes })
+        .prop_map(|(advance, writes, lagging)| Step {
+            advance,
+            writes,
+            lagging,
+        })
 }
 
 fn initial() -> impl Strategy<Value = Vec<Write>> {
@@ -160,11 +171,16 @@ fn run(node: &str, input: Input, mode: LiveMode, story: Story) {
     let mut late: Option<Holder> = None;
     let mut now = t0;
     for (k, step) in steps.into_iter().enumerate() {
+        let before = now;
         now += step.advance;
         let mut earliest = i64::MAX;
         for &(s, off, v) in &step.writes {
             earliest = earliest.min(now + off);
             write(&mut source, (s, now + off, v));
+        }
+        for &(s, lag, v) in &step.lagging {
+            earliest = earliest.min(before - lag);
+            write(&mut source, (s, before - lag, v));
         }
         let update = live.update(&source, earliest, now).unwrap();
         first.apply(&update);

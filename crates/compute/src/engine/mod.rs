@@ -166,9 +166,13 @@ impl<'a> Engine<'a> {
         }
         leaves.iter().any(|(c, shift)| {
             let end = t.saturating_sub(*shift).saturating_sub(1);
-            self.all_ids(c)
-                .iter()
-                .any(|&id| self.source.count(id, i64::MIN, end) > 0)
+            // The newest point at or before `end`: found in the in-memory head on the
+            // live path, where a count would walk every run back to the first.
+            self.all_ids(c).iter().any(|&id| {
+                self.source
+                    .nth_before(id, end.saturating_add(1), 1)
+                    .is_some()
+            })
         })
     }
 

@@ -152,8 +152,8 @@ impl Engine<'_> {
     ) -> Grouped<Vec<Range>> {
         let leaves = Leaves::of_num(predicate);
         let mut lo = self.guess_start(&leaves, a, 1).min(a);
+        let mut data = self.num(predicate, lo, b);
         loop {
-            let data = self.num(predicate, lo, b);
             // Every run touching [a, b] starts after a false point before `a`.
             let complete = data.iter().all(|(_, c)| {
                 c.values
@@ -165,7 +165,14 @@ impl Engine<'_> {
                 return data.into_iter().map(|(g, c)| (g, runs_of(&c, p))).collect();
             }
             let back = a.saturating_sub(lo).max(1_000);
-            lo = a.saturating_sub(back.saturating_mul(2));
+            let earlier = a.saturating_sub(back.saturating_mul(2));
+            // Only the stretch before what is read already: a run that has been true for
+            // seconds costs its points once, not once per doubling.
+            data = match prepend(self.num(predicate, earlier, lo.saturating_sub(1)), data) {
+                Ok(joined) => joined,
+                Err(_) => self.num(predicate, earlier, b),
+            };
+            lo = earlier;
         }
     }
 
@@ -230,6 +237,26 @@ fn changes<V>(c: &Columns<V>, same: impl Fn(&V, &V) -> bool) -> Vec<i64> {
         .filter(|&i| !same(&c.values[i - 1], &c.values[i]))
         .map(|i| c.ts[i])
         .collect()
+}
+
+/// `earlier` followed by `later`, group by group, when both name the same groups in the
+/// same order (the groups of a series do not depend on the range read); else `later` back.
+fn prepend(
+    earlier: Grouped<Columns<f64>>,
+    mut later: Grouped<Columns<f64>>,
+) -> Result<Grouped<Columns<f64>>, Grouped<Columns<f64>>> {
+    let same =
+        earlier.len() == later.len() && earlier.iter().zip(&later).all(|((g, _), (h, _))| g == h);
+    if !same {
+        return Err(later);
+    }
+    for ((_, mut before), (_, after)) in earlier.into_iter().zip(&mut later) {
+        before.ts.extend_from_slice(&after.ts);
+        before.values.extend_from_slice(&after.values);
+        before.series.extend_from_slice(&after.series);
+        *after = before;
+    }
+    Ok(later)
 }
 
 /// Ranges of consecutive true points. A run ends at the first false point (its `end`) or

@@ -7,11 +7,17 @@
 //!   held at `upto`:   acc  = the input points in (upto − w, upto]   (time window w)
 //!                            = the last n input points <= upto       (n-point window)
 //!                     tail = the outputs in [tail_from, upto]
-//!   update to `b`:    read the input in (upto, b]              new points
-//!                     read the input in (upto − w, b − w]      points leaving (time window)
+//!   update to `b`:    read the input in (upto, b]              new points; upto' = the
+//!                                                              newest of them (or upto)
+//!                     read the input in (upto − w, upto' − w]  points leaving (time window)
 //!                     per new point t: push it, pop what is <= t − w, output
-//!                     pop the rest  →  acc = the input points in (b − w, b], upto = b
+//!                     pop the rest  →  acc = the input points in (upto' − w, upto']
 //! ```
+//!
+//! A state is as of the newest input point it read, not as of the end of the call: a
+//! writer's batch usually carries points older than the previous update's end (they were
+//! taken before it and written after), and those land after the newest point read, so
+//! they continue the state instead of dropping it.
 //!
 //! A call `eval(a, b)` continues the held state when `a >= tail_from` (the outputs in
 //! `[a, upto]` are held) and every group of the new points has a state; anything else
@@ -158,15 +164,15 @@ impl Engine<'_> {
                 Continued::Unusable => {}
             }
         }
-        let (out, accs) = self.rolling_scratch(input, window, agg, a, b);
-        if let Some(accs) = accs.filter(|_| held_upto.is_none_or(|u| b >= u)) {
+        let (out, accs, upto) = self.rolling_scratch(input, window, agg, a, b);
+        if let Some(accs) = accs.filter(|_| held_upto.is_none_or(|u| upto >= u)) {
             let groups = out
                 .iter()
                 .zip(accs)
                 .map(|((g, c), acc)| (g.clone(), GroupState { acc, tail: copy(c) }))
                 .collect();
             let mut state = RollingState {
-                upto: b,
+                upto,
                 tail_from: a,
                 input_look_back: crate::engine::leaves::look_back_num(input),
                 groups,
@@ -177,8 +183,9 @@ impl Engine<'_> {
         out
     }
 
-    /// From scratch, with the accumulator of each group as of `b` when the window kind
-    /// can be continued.
+    /// From scratch, with the accumulator of each group when the window kind can be
+    /// continued, all as of the returned time: the newest input point at or before `b`
+    /// of any group (see the module docs) but not before `a`, or `b` when there is none.
     fn rolling_scratch(
         &self,
         input: &Num,
@@ -186,7 +193,7 @@ impl Engine<'_> {
         agg: Agg,
         a: i64,
         b: i64,
-    ) -> (Grouped<Columns<f64>>, Option<Vec<RollingAcc>>) {
+    ) -> (Grouped<Columns<f64>>, Option<Vec<RollingAcc>>, i64) {
         let data = match window {
             Window::Time(w) => self.num(input, a.saturating_sub(w).saturating_add(1), b),
             Window::Points(n) => self.with_history(
@@ -199,16 +206,25 @@ impl Engine<'_> {
             ),
         };
         let keeps = continuable(window, agg);
+        // At least `a`: the read reaches back one window from `a`, no further.
+        let upto = data
+            .iter()
+            .filter_map(|(_, c)| {
+                let last = c.ts.partition_point(|&t| t <= b);
+                last.checked_sub(1).map(|i| c.ts[i])
+            })
+            .max()
+            .map_or(b, |newest| newest.max(a.min(b)));
         let mut accs = Vec::with_capacity(data.len());
         let out = data
             .into_iter()
             .map(|(g, c)| {
-                let (out, acc) = scratch(&c, window, agg, a, b);
+                let (out, acc) = scratch(&c, window, agg, a, b, upto);
                 accs.push(acc);
                 (g, out)
             })
             .collect();
-        (out, keeps.then_some(accs))
+        (out, keeps.then_some(accs), upto)
     }
 
     /// Continues `state` to `b`, or says why it cannot.
@@ -247,8 +263,9 @@ impl Engine<'_> {
         }
     }
 
-    /// Moves `state` from its `upto` to `b` reading only the points entering and leaving
-    /// the window; `None` when the reads do not match what it holds.
+    /// Moves `state` from its `upto` to the newest point in `(upto, b]`, reading only the
+    /// points entering and leaving the window; `None` when the reads do not match what it
+    /// holds.
     fn rolling_advanced(
         &self,
         mut state: RollingState,
@@ -260,12 +277,17 @@ impl Engine<'_> {
     ) -> Option<(Grouped<Columns<f64>>, RollingState)> {
         let upto = state.upto;
         let new = self.num(input, upto.saturating_add(1), b);
+        let next = new
+            .iter()
+            .filter_map(|(_, c)| c.ts.last().copied())
+            .max()
+            .unwrap_or(upto);
         let mut leaving: Vec<Option<(Tags, Columns<f64>)>> = match window {
             Window::Time(w) => self
                 .num(
                     input,
                     upto.saturating_sub(w).saturating_add(1),
-                    b.saturating_sub(w),
+                    next.saturating_sub(w),
                 )
                 .into_iter()
                 .map(Some)
@@ -293,7 +315,7 @@ impl Engine<'_> {
         if leaving.iter().flatten().any(|(_, c)| !c.ts.is_empty()) {
             return None;
         }
-        state.upto = b;
+        state.upto = next;
         state.tail_from = a;
         state.trim_tails();
         Some((out, state))
@@ -344,13 +366,15 @@ fn clip_copy(c: &Columns<f64>, a: i64, b: i64) -> Columns<f64> {
 }
 
 /// One output per input point in `[a, b]`, aggregating its window (partial windows
-/// included), and the accumulator as of `b`: the points in `(b − w, b]`, or the last `n`.
+/// included), and the accumulator as of `upto` (at or after every point of `c` up to
+/// `b`): the points in `(upto − w, upto]`, or the last `n`.
 fn scratch(
     c: &Columns<f64>,
     window: Window,
     agg: Agg,
     a: i64,
     b: i64,
+    upto: i64,
 ) -> (Columns<f64>, RollingAcc) {
     let first = c.ts.partition_point(|&t| t < a);
     let last = c.ts.partition_point(|&t| t <= b).max(first);
@@ -364,7 +388,7 @@ fn scratch(
             c.ts.partition_point(|&x| x <= t.saturating_sub(w))
         }
         (Window::Points(n), _) if first < last => (first + 1).saturating_sub(n.max(1)),
-        (Window::Time(w), _) => c.ts.partition_point(|&x| x <= b.saturating_sub(w)),
+        (Window::Time(w), _) => c.ts.partition_point(|&x| x <= upto.saturating_sub(w)),
         (Window::Points(n), _) => last.saturating_sub(n.max(1)),
     };
     let mut acc = RollingAcc::new(window, agg);
@@ -389,14 +413,14 @@ fn scratch(
                 .unwrap_or_else(|| exact(agg, &c.values[lo..hi])),
         );
     }
-    // The state as of `b`: what the window ending at `b` holds.
+    // The state as of `upto`: what the window ending there holds.
     while hi < last {
         acc.push(c.values[hi]);
         hi += 1;
     }
     while lo < hi
         && match window {
-            Window::Time(w) => c.ts[lo] <= b.saturating_sub(w),
+            Window::Time(w) => c.ts[lo] <= upto.saturating_sub(w),
             Window::Points(n) => hi - lo > n.max(1),
         }
     {

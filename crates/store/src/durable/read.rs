@@ -265,15 +265,26 @@ impl Inner {
     }
 
     /// The `n`-th distinct timestamp before `t`: each source contributes at most its last
-    /// `n`, which is all the union's last `n` can come from.
+    /// `n`, which is all the union's last `n` can come from. The heads are asked first:
+    /// on the live path they hold the answer, and then a segment (or a block) whose newest
+    /// point is no later than the `n`-th candidate so far is skipped without a decode.
     pub(crate) fn nth_before(&self, id: SeriesId, t: i64, n: usize) -> Option<i64> {
         if n == 0 {
             return None;
         }
         let v = self.current();
         let mut cand: Vec<i64> = Vec::new();
-        for seg in &v.segments {
-            if seg.min_ts >= t {
+        for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
+            if let Some(slot) = head.get(id) {
+                let d = slot.read();
+                d.points.last_before(t, n, &mut cand);
+            }
+        }
+        // Below or at `floor`, a timestamp cannot be among the last `n` before `t`.
+        let mut floor = nth_largest(&mut cand, n);
+        let mut ts = Vec::new();
+        for seg in v.segments.iter().rev() {
+            if seg.min_ts >= t || seg.max_ts <= floor {
                 continue;
             }
             let Some(sb) = seg.series.get(&id) else {
@@ -282,7 +293,10 @@ impl Inner {
             let upto = sb.blocks.partition_point(|b| b.min_ts < t);
             let mut got = 0usize;
             for b in sb.blocks[..upto].iter().rev() {
-                let mut ts = Vec::new();
+                if b.max_ts <= floor {
+                    continue;
+                }
+                ts.clear();
                 if let Err(e) = seg.read_ts(b, &mut ts) {
                     log_damage(seg, &e);
                     continue;
@@ -295,16 +309,9 @@ impl Inner {
                     break;
                 }
             }
+            floor = nth_largest(&mut cand, n);
         }
-        for head in [v.frozen.as_ref(), Some(&v.active)].into_iter().flatten() {
-            if let Some(slot) = head.get(id) {
-                let d = slot.read();
-                d.points.last_before(t, n, &mut cand);
-            }
-        }
-        cand.sort_unstable();
-        cand.dedup();
-        cand.len().checked_sub(n).map(|i| cand[i])
+        (cand.len() >= n).then_some(floor)
     }
 
     /// First and last timestamp of a series from the segments' block index and the heads'
@@ -332,5 +339,19 @@ impl Inner {
             }
         }
         bounds
+    }
+}
+
+/// Keeps the `n` largest distinct timestamps of `cand` (sorted, newest last) and returns
+/// the smallest of them, or `i64::MIN` while there are fewer than `n`.
+fn nth_largest(cand: &mut Vec<i64>, n: usize) -> i64 {
+    cand.sort_unstable();
+    cand.dedup();
+    let extra = cand.len().saturating_sub(n);
+    cand.drain(..extra);
+    if cand.len() < n {
+        i64::MIN
+    } else {
+        cand[0]
     }
 }
