@@ -382,7 +382,12 @@ impl LiveComputation {
             .min(sent.last_end)
             .max(start);
         match &self.held {
-            Held::Ranges(_) => return Ok(self.update_ranges(source, from, end, sent)),
+            Held::Ranges(_) => {
+                // Whether everything before `from` is as the held ranges saw it (a change
+                // before the window start moves `from` up to the start, not back).
+                let settled = earliest_change.saturating_sub(self.plan.look_back()) >= from;
+                return Ok(self.update_ranges(source, from, end, sent, settled));
+            }
             Held::Points(_) => return Ok(self.update_points(source, from, end)),
             Held::Store | Held::Buckets(_) => {}
         }
@@ -465,18 +470,28 @@ impl LiveComputation {
     /// A range update bounded by `[from, end]`: the ranges evaluated there are merged into
     /// the held window. A list sends them as an append; a switch between list and summary,
     /// and every update while a summary is shown (it has no append form), is a full result
-    /// rendered from the held window; a range value sends the range now selected.
+    /// rendered from the held window; a range value sends the range now selected. When
+    /// nothing before `from` changed (`settled`), a run open in the held window keeps its
+    /// start without a read back to it.
     fn update_ranges(
         &mut self,
         source: &dyn DataSource,
         from: i64,
         end: i64,
         sent: Sent,
+        settled: bool,
     ) -> LiveUpdate {
         let Some(expr) = self.plan.held_ranges_expr() else {
             return LiveUpdate::Unchanged;
         };
-        let new = Engine::live(source, &self.rolling).ranges(expr, from, end);
+        let engine = Engine::live(source, &self.rolling);
+        let continued = match &self.held {
+            Held::Ranges(held) if settled => {
+                engine.runs_continued(expr, from, end, |g| held.open_since(g))
+            }
+            _ => None,
+        };
+        let new = continued.unwrap_or_else(|| engine.ranges(expr, from, end));
         let Held::Ranges(held) = &mut self.held else {
             return LiveUpdate::Unchanged;
         };

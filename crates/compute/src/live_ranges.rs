@@ -70,6 +70,14 @@ impl HeldRanges {
         self.groups = next;
     }
 
+    /// When the last range of group `g` started, if it is still open.
+    pub(crate) fn open_since(&self, g: &Tags) -> Option<i64> {
+        let (_, held) = self.groups.iter().find(|(t, _)| t == g)?;
+        held.back()
+            .filter(|r| r.end.is_none())
+            .and_then(|r| r.start)
+    }
+
     /// The largest number of ranges held by one group.
     pub(crate) fn max_len(&self) -> usize {
         self.groups.iter().map(|(_, r)| r.len()).max().unwrap_or(0)

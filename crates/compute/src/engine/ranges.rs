@@ -12,7 +12,7 @@
 use crate::columns::Columns;
 use crate::engine::intervals::{complement, intersect, merge, Range};
 use crate::engine::scalar::{compare, truthy};
-use crate::engine::{pair_groups, Engine, Grouped, Leaves};
+use crate::engine::{pair_groups, Engine, Grouped, Leaves, Tags};
 use crate::ir::{AnySeries, Persistence, Ranges};
 
 impl Engine<'_> {
@@ -122,6 +122,50 @@ impl Engine<'_> {
         out.into_iter()
             .map(|(g, rs)| (g, rs.into_iter().filter(|r| r.touches(a, b)).collect()))
             .collect()
+    }
+
+    /// The ranges of `Runs` over `[a, b]` for a live update, when the held ranges say per
+    /// group since when a run has been open (`open_since`) and nothing before `a` changed:
+    /// the predicate is read from the point before `a` only, and a run true there keeps
+    /// the held start instead of reading back through it (a run true for seconds would
+    /// otherwise be read whole on every update). `None` when that point does not settle
+    /// it (persistence, a group with nothing read before `a`, a true point the held
+    /// ranges do not show open); then the caller evaluates from scratch.
+    pub(crate) fn runs_continued(
+        &self,
+        e: &Ranges,
+        a: i64,
+        b: i64,
+        open_since: impl Fn(&Tags) -> Option<i64>,
+    ) -> Option<Grouped<Vec<Range>>> {
+        let Ranges::Runs {
+            predicate,
+            persistence,
+        } = e
+        else {
+            return None;
+        };
+        if *persistence != Persistence::default() {
+            return None;
+        }
+        let lo = self.guess_start(&Leaves::of_num(predicate), a, 1).min(a);
+        let mut out = Vec::new();
+        for (g, c) in self.num(predicate, lo, b) {
+            let (&first, &value) = c.ts.first().zip(c.values.first())?;
+            if first >= a {
+                return None;
+            }
+            let mut rs = runs_of(&c, *persistence);
+            if truthy(value) {
+                let since = open_since(&g).filter(|&s| s <= first)?;
+                if let Some(r) = rs.first_mut() {
+                    r.start = Some(since);
+                }
+            }
+            rs.retain(|r| r.touches(a, b));
+            out.push((g, rs));
+        }
+        Some(out)
     }
 
     /// Re-evaluates from the earliest start found until no earlier range appears, so
