@@ -21,6 +21,7 @@ mod leaves;
 mod numeric;
 mod ranges;
 mod rolling;
+mod rolling_acc;
 mod scalar;
 mod series;
 mod window;

@@ -164,7 +164,7 @@ impl Engine<'_> {
                     ts.push(t);
                     vs.push(match agg {
                         None => group[0],
-                        Some(agg) => crate::engine::rolling::exact(agg, &group),
+                        Some(agg) => crate::engine::rolling_acc::exact(agg, &group),
                     });
                     i = j;
                 }
