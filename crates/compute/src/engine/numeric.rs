@@ -6,7 +6,7 @@
 
 use crate::columns::Columns;
 use crate::engine::intervals::keep_inside;
-use crate::engine::scalar::{bool_f, compare};
+use crate::engine::scalar::{bool_f, compare, nan_max, nan_min};
 use crate::engine::{clip, cols, pair2, pair_groups, Engine, Grouped, Leaves};
 use crate::ir::{Combine, Num, Unary};
 
@@ -238,20 +238,8 @@ fn apply(op: Combine, v: &[f64], exact: &[bool]) -> f64 {
         Combine::Mod => x(0) % x(1),
         Combine::Atan2 => x(0).atan2(x(1)),
         // NaN propagates (IEEE max/min would hide it).
-        Combine::Max => v.iter().copied().fold(f64::NEG_INFINITY, |m, y| {
-            if m.is_nan() || y.is_nan() {
-                f64::NAN
-            } else {
-                m.max(y)
-            }
-        }),
-        Combine::Min => v.iter().copied().fold(f64::INFINITY, |m, y| {
-            if m.is_nan() || y.is_nan() {
-                f64::NAN
-            } else {
-                m.min(y)
-            }
-        }),
+        Combine::Max => nan_max(v.iter().copied()),
+        Combine::Min => nan_min(v.iter().copied()),
         Combine::Sum => v.iter().sum(),
         Combine::Mean => v.iter().sum::<f64>() / v.len() as f64,
         Combine::Product => v.iter().product(),

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use crate::columns::Columns;
 use crate::engine::cols;
+use crate::engine::scalar::{nan_max, nan_min};
 use crate::ir::{Agg, Window};
 
 /// Sums are re-anchored (the state dropped, the next update evaluated from scratch) after
@@ -268,20 +269,8 @@ pub(crate) fn exact(agg: Agg, w: &[f64]) -> f64 {
         Agg::Count => n,
         Agg::Sum => w.iter().sum(),
         Agg::Mean => w.iter().sum::<f64>() / n,
-        Agg::Min => w.iter().copied().fold(f64::INFINITY, |m, v| {
-            if v.is_nan() || m.is_nan() {
-                f64::NAN
-            } else {
-                m.min(v)
-            }
-        }),
-        Agg::Max => w.iter().copied().fold(f64::NEG_INFINITY, |m, v| {
-            if v.is_nan() || m.is_nan() {
-                f64::NAN
-            } else {
-                m.max(v)
-            }
-        }),
+        Agg::Min => nan_min(w.iter().copied()),
+        Agg::Max => nan_max(w.iter().copied()),
         Agg::Rms => (w.iter().map(|v| v * v).sum::<f64>() / n).sqrt(),
         Agg::StdDev => {
             let mean = w.iter().sum::<f64>() / n;
