@@ -15,7 +15,7 @@ use crate::render::{
 };
 use crate::shape::Shape;
 use crate::source::{ChannelKind, DataSource};
-use crate::summarize::{bucket_of, bucket_start};
+use crate::summarize::start_of_bucket_holding;
 
 impl Plan {
     /// The result's unit as `single.success(unit)`, else `single.noUnitAvailable([])`.
@@ -117,9 +117,7 @@ impl Plan {
         shape: Shape,
     ) -> ComputeNodeResponse {
         let read_from = match shape {
-            Shape::Bucketed { width, origin } => {
-                origin + bucket_start(bucket_of(start - origin, width), width)
-            }
+            Shape::Bucketed { width, origin } => start_of_bucket_holding(start, width, origin),
             _ => start,
         };
         full_response(
@@ -140,7 +138,7 @@ impl Plan {
     ) -> ComputeNodeAppendResponse {
         let read_from = match shape {
             Shape::Bucketed { width, origin } => {
-                origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width)
+                start_of_bucket_holding(from.saturating_sub(1), width, origin)
             }
             _ => from,
         };

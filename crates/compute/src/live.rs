@@ -38,7 +38,7 @@ use crate::plan::{Output, Plan, ValueSelect};
 use crate::render::{append_response, full_response, ranges_body, summary_body, wire_range, Body};
 use crate::shape::Shape;
 use crate::source::DataSource;
-use crate::summarize::{bucket_of, bucket_start};
+use crate::summarize::start_of_bucket_holding;
 
 /// How a live computation chooses between raw and bucketed results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,7 @@ impl LiveComputation {
         let start = end.saturating_sub(self.window);
         let result = match (shape, self.plan.numeric_series()) {
             (Shape::Bucketed { width, origin }, Some(series)) => {
-                let read_from = origin + bucket_start(bucket_of(start - origin, width), width);
+                let read_from = start_of_bucket_holding(start, width, origin);
                 let (held, bodies) = OpenBuckets::rebuild(
                     &Engine::live(source, &self.rolling),
                     series,
@@ -377,15 +377,14 @@ impl LiveComputation {
         };
         let end = self.next_end(now);
         let start = end.saturating_sub(self.window);
-        let from = earliest_change
-            .saturating_sub(self.plan.look_back())
-            .min(sent.last_end)
-            .max(start);
+        // Where the output may have changed (the plan's look-back walks its tree: once).
+        let changed_from = earliest_change.saturating_sub(self.plan.look_back());
+        let from = changed_from.min(sent.last_end).max(start);
         match &self.held {
             Held::Ranges(_) => {
                 // Whether everything before `from` is as the held ranges saw it (a change
                 // before the window start moves `from` up to the start, not back).
-                let settled = earliest_change.saturating_sub(self.plan.look_back()) >= from;
+                let settled = changed_from >= from;
                 return Ok(self.update_ranges(source, from, end, sent, settled));
             }
             Held::Points(_) => return Ok(self.update_points(source, from, end)),
@@ -417,7 +416,6 @@ impl LiveComputation {
         if matches!(shape, Shape::Lttb { .. }) {
             return Ok(LiveUpdate::Full(self.full_at(source, end, shape)));
         }
-        let changed_from = earliest_change.saturating_sub(self.plan.look_back());
         let result = match (shape, self.plan.numeric_series(), &mut self.held) {
             (Shape::Bucketed { width, origin }, Some(series), Held::Buckets(open))
                 if open.can_continue(sent.last_end, from, changed_from) =>
@@ -434,8 +432,7 @@ impl LiveComputation {
             }
             (Shape::Bucketed { width, origin }, Some(series), _) => {
                 // Every bucket whose stamp (its end) is at or after `from`, rebuilt.
-                let read_from =
-                    origin + bucket_start(bucket_of(from.saturating_sub(1) - origin, width), width);
+                let read_from = start_of_bucket_holding(from.saturating_sub(1), width, origin);
                 let kept = match std::mem::replace(&mut self.held, Held::Store) {
                     Held::Buckets(kept) => Some(kept),
                     _ => None,

@@ -21,11 +21,11 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::{take_group, Engine, Grouped, Tags};
+use crate::engine::{newest_point, take_group, Engine, Grouped, Tags};
 use crate::ir::Num;
 use crate::render::Body;
 use crate::summarize::{
-    bucket_of, bucket_start, continue_buckets, numeric_buckets_plot, StampedAcc,
+    continue_buckets, numeric_buckets_plot, start_of_bucket_holding, StampedAcc,
 };
 
 /// A window with more buckets than this (a fine `resolution`) keeps only its open bucket
@@ -64,10 +64,12 @@ impl OpenBuckets {
             .unwrap_or_default();
         let mut groups = Vec::new();
         let mut bodies = Vec::new();
+        let read = engine.num(series, read_from, end);
         // Every point before `read_from` is in the buckets kept.
-        let mut newest = read_from.saturating_sub(1);
-        for (i, (g, cols)) in engine.num(series, read_from, end).into_iter().enumerate() {
-            newest = newest.max(cols.ts.last().copied().unwrap_or(i64::MIN));
+        let newest = newest_point(&read, end)
+            .unwrap_or(i64::MIN)
+            .max(read_from.saturating_sub(1));
+        for (i, (g, cols)) in read.into_iter().enumerate() {
             let built = continue_buckets(None, &cols, grid.width, grid.origin);
             bodies.push((
                 g.clone(),
@@ -120,18 +122,17 @@ impl OpenBuckets {
     ) -> Grouped<Body> {
         // The window's buckets start at the bucket holding its start; earlier new points
         // (written late, before the window) belong to none of them.
-        let first = grid.origin.saturating_add(bucket_start(
-            bucket_of(grid.window_start.saturating_sub(grid.origin), grid.width),
-            grid.width,
-        ));
+        let first = start_of_bucket_holding(grid.window_start, grid.width, grid.origin);
         let fresh = engine.num(series, self.newest.saturating_add(1).max(first), end);
+        self.newest = self
+            .newest
+            .max(newest_point(&fresh, end).unwrap_or(i64::MIN));
         let mut old: Vec<Option<(Tags, VecDeque<StampedAcc>)>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(Some)
             .collect();
         let mut bodies = Vec::with_capacity(fresh.len());
         for (i, (g, cols)) in fresh.into_iter().enumerate() {
-            self.newest = self.newest.max(cols.ts.last().copied().unwrap_or(i64::MIN));
             let mut held = take_group(&mut old, i, &g)
                 .map(|(_, b)| b)
                 .unwrap_or_default();

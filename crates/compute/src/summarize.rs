@@ -40,6 +40,14 @@ pub(crate) fn bucket_start(k: i64, width: i64) -> i64 {
     k.saturating_mul(width)
 }
 
+/// Inclusive start of the bucket holding `t` on the grid of `width` laid from `origin`.
+pub(crate) fn start_of_bucket_holding(t: i64, width: i64, origin: i64) -> i64 {
+    origin.saturating_add(bucket_start(
+        bucket_of(t.saturating_sub(origin), width),
+        width,
+    ))
+}
+
 /// Bucket width for a range of `span` ns: the requested resolution, else `ceil(span / buckets)`.
 pub(crate) fn bucket_width(span: i64, buckets: u64, resolution: Option<i64>) -> i64 {
     if let Some(r) = resolution {

@@ -272,6 +272,16 @@ pub(crate) fn clip<V>(mut c: Columns<V>, a: i64, b: i64) -> Columns<V> {
     c
 }
 
+/// The newest timestamp at or before `b` of any group, if there is one.
+pub(crate) fn newest_point<V>(data: &Grouped<Columns<V>>, b: i64) -> Option<i64> {
+    data.iter()
+        .filter_map(|(_, c)| {
+            let last = c.ts.partition_point(|&t| t <= b);
+            last.checked_sub(1).map(|i| c.ts[i])
+        })
+        .max()
+}
+
 /// New columns without per-point series ids (derived series).
 pub(crate) fn cols<V>(ts: Vec<i64>, values: Vec<V>) -> Columns<V> {
     Columns {

@@ -212,10 +212,8 @@ impl Engine<'_> {
             let earlier = a.saturating_sub(back.saturating_mul(2));
             // Only the stretch before what is read already: a run that has been true for
             // seconds costs its points once, not once per doubling.
-            data = match prepend(self.num(predicate, earlier, lo.saturating_sub(1)), data) {
-                Ok(joined) => joined,
-                Err(_) => self.num(predicate, earlier, b),
-            };
+            data = prepend(self.num(predicate, earlier, lo.saturating_sub(1)), data)
+                .unwrap_or_else(|| self.num(predicate, earlier, b));
             lo = earlier;
         }
     }
@@ -284,15 +282,15 @@ fn changes<V>(c: &Columns<V>, same: impl Fn(&V, &V) -> bool) -> Vec<i64> {
 }
 
 /// `earlier` followed by `later`, group by group, when both name the same groups in the
-/// same order (the groups of a series do not depend on the range read); else `later` back.
+/// same order (the groups of a series do not depend on the range read).
 fn prepend(
     earlier: Grouped<Columns<f64>>,
     mut later: Grouped<Columns<f64>>,
-) -> Result<Grouped<Columns<f64>>, Grouped<Columns<f64>>> {
+) -> Option<Grouped<Columns<f64>>> {
     let same =
         earlier.len() == later.len() && earlier.iter().zip(&later).all(|((g, _), (h, _))| g == h);
     if !same {
-        return Err(later);
+        return None;
     }
     for ((_, mut before), (_, after)) in earlier.into_iter().zip(&mut later) {
         before.ts.extend_from_slice(&after.ts);
@@ -300,7 +298,7 @@ fn prepend(
         before.series.extend_from_slice(&after.series);
         *after = before;
     }
-    Ok(later)
+    Some(later)
 }
 
 /// Ranges of consecutive true points. A run ends at the first false point (its `end`) or

@@ -30,14 +30,15 @@
 //! continued state and a fresh evaluation may differ in the last bits (the property tests
 //! compare with a relative tolerance of 1e-9). The error of such a sum grows with the
 //! number of points that passed through it, so a state that has popped
-//! [`REANCHOR_WINDOWS`](crate::engine::rolling_acc::REANCHOR_WINDOWS) windows' worth of points is dropped and the next update starts
-//! again from a fresh sum; a window that empties restarts at an exact zero.
+//! [`REANCHOR_WINDOWS`](crate::engine::rolling_acc::REANCHOR_WINDOWS) windows' worth of
+//! points is dropped and the next update starts again from a fresh sum; a window that
+//! empties restarts at an exact zero.
 
 use std::cell::RefCell;
 
 use crate::columns::Columns;
 use crate::engine::rolling_acc::{exact, RollingAcc, MAX_HELD_POINTS};
-use crate::engine::{cols, take_group, Engine, Grouped, Leaves, Tags};
+use crate::engine::{cols, newest_point, take_group, Engine, Grouped, Leaves, Tags};
 use crate::ir::{Agg, Num, Window};
 
 /// A state holds at most this many of its latest outputs per group (the calls of one
@@ -195,14 +196,7 @@ impl Engine<'_> {
         };
         let keeps = continuable(window, agg);
         // At least `a`: the read reaches back one window from `a`, no further.
-        let upto = data
-            .iter()
-            .filter_map(|(_, c)| {
-                let last = c.ts.partition_point(|&t| t <= b);
-                last.checked_sub(1).map(|i| c.ts[i])
-            })
-            .max()
-            .map_or(b, |newest| newest.max(a.min(b)));
+        let upto = newest_point(&data, b).map_or(b, |newest| newest.max(a.min(b)));
         let mut accs = Vec::with_capacity(data.len());
         let out = data
             .into_iter()
@@ -265,11 +259,7 @@ impl Engine<'_> {
     ) -> Option<(Grouped<Columns<f64>>, RollingState)> {
         let upto = state.upto;
         let new = self.num(input, upto.saturating_add(1), b);
-        let next = new
-            .iter()
-            .filter_map(|(_, c)| c.ts.last().copied())
-            .max()
-            .unwrap_or(upto);
+        let next = newest_point(&new, b).unwrap_or(upto);
         let mut leaving: Vec<Option<(Tags, Columns<f64>)>> = match window {
             Window::Time(w) => self
                 .num(
