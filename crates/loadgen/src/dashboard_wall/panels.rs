@@ -73,19 +73,14 @@ pub(crate) fn value(c: usize, t: i64) -> f64 {
 
 /// The mix of a wall, e.g. `250 raw, 250 derivative, 250 rolling mean, 250 threshold ranges`.
 pub(crate) fn mix(panels: &[Panel]) -> String {
-    [
-        PanelKind::Raw,
-        PanelKind::Derivative,
-        PanelKind::RollingMean,
-        PanelKind::ThresholdRanges,
-    ]
-    .iter()
-    .map(|&kind| {
-        let n = panels.iter().filter(|p| p.kind == kind).count();
-        format!("{} {}", super::report::count(n as u64), kind.name())
-    })
-    .collect::<Vec<_>>()
-    .join(", ")
+    PanelKind::ALL
+        .iter()
+        .map(|&kind| {
+            let n = panels.iter().filter(|p| p.kind == kind).count();
+            format!("{} {}", super::report::count(n as u64), kind.name())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `count` panels over `channels` channels.
@@ -94,12 +89,7 @@ pub(crate) fn panels(count: usize, channels: usize, distinct: bool, seed: u64) -
     (0..count)
         .map(|i| {
             let channel = (rng.next() % channels.max(1) as u64) as usize;
-            let kind = match i % 4 {
-                0 => PanelKind::Raw,
-                1 => PanelKind::Derivative,
-                2 => PanelKind::RollingMean,
-                _ => PanelKind::ThresholdRanges,
-            };
+            let kind = PanelKind::ALL[i % PanelKind::ALL.len()];
             let variant = if distinct { Some(i) } else { None };
             Panel {
                 kind,
