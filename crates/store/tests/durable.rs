@@ -279,11 +279,65 @@ fn garbage_after_the_last_record_is_a_torn_tail() {
     }
     let f = wal_files(dir.path()).pop().unwrap();
     let mut bytes = std::fs::read(&f).unwrap();
-    bytes.extend_from_slice(&[0u8; 100]);
+    bytes.extend_from_slice(&[0xab; 100]);
+    bytes.extend_from_slice(&[0; 4096]);
     std::fs::write(&f, &bytes).unwrap();
     let s = open(dir.path());
+    // The zeros after the garbage are space written ahead, not lost bytes.
     assert_eq!(s.recovery_report().bytes_truncated, 100);
     assert_eq!(s.recovery_report().records_replayed, 1);
+}
+
+/// Pads a log file with zeros, as a crash leaves the space written ahead of its records.
+fn pad_with_zeros(f: &Path, bytes: usize) -> u64 {
+    let len = std::fs::metadata(f).unwrap().len();
+    let file = std::fs::OpenOptions::new().append(true).open(f).unwrap();
+    std::io::Write::write_all(&mut &file, &vec![0; bytes]).unwrap();
+    len
+}
+
+#[test]
+fn a_closed_log_file_holds_only_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.write(vec![dbl("ds", "p", tags(&[]), &[1], &[1.])])
+            .unwrap();
+    }
+    let f = wal_files(dir.path()).pop().unwrap();
+    let bytes = std::fs::read(&f).unwrap();
+    // One small record, not the chunk of zeros the file grew by.
+    assert!(bytes.len() < 4096, "{} bytes", bytes.len());
+    assert_ne!(bytes.last(), Some(&0));
+}
+
+#[test]
+fn zeros_after_the_records_of_any_log_file_are_unused_space() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        let s = open(dir.path());
+        s.write(vec![dbl("ds", "p", tags(&[]), &[i], &[i as f64])])
+            .unwrap();
+    }
+    let files = wal_files(dir.path());
+    assert_eq!(files.len(), 2);
+    // The older file too: a crash between starting the next file and cutting the old one
+    // back leaves its zeros.
+    let lens: Vec<u64> = files.iter().map(|f| pad_with_zeros(f, 3 << 20)).collect();
+    let s = open(dir.path());
+    let r = s.recovery_report().clone();
+    assert_eq!(
+        (r.records_replayed, r.bytes_truncated, r.records_dropped),
+        (2, 0, 0)
+    );
+    for (f, len) in files.iter().zip(lens) {
+        assert_eq!(std::fs::metadata(f).unwrap().len(), len);
+    }
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(
+        all_numeric(&s, id).keys().copied().collect::<Vec<_>>(),
+        vec![0, 1]
+    );
 }
 
 /// Writes three one-point batches, then flips a byte inside the second record.

@@ -139,7 +139,7 @@ fn tag_entry(mut buf: &[u8]) -> Option<(&str, &str)> {
 
 /// `Points`: the timestamps as nanoseconds and the one value column.
 fn columns(mut buf: &[u8]) -> Option<(Vec<i64>, Values)> {
-    let mut ts = Vec::new();
+    let mut ts = Vec::with_capacity(usual_timestamps_ahead(buf));
     let mut values: Option<Values> = None;
     while !buf.is_empty() {
         // Timestamps are most of a request's bytes: read the layout clients write without
@@ -166,15 +166,13 @@ fn columns(mut buf: &[u8]) -> Option<(Vec<i64>, Values)> {
 /// fields and the bytes after the entry, or `None` for any other layout, which
 /// [`timestamp`] reads (or refuses) instead.
 fn usual_timestamp(buf: &[u8]) -> Option<(i64, i64, &[u8])> {
-    let [0x0a, len, ..] = *buf else {
+    // A length of 128 or more takes two bytes: not this layout.
+    let [0x0a, len @ 0..0x80, 0x08, ref rest @ ..] = *buf else {
         return None;
     };
     let end = 2 + usize::from(len);
-    // A length of 128 or more takes two bytes: not this layout.
-    let entry = buf.get(2..end).filter(|_| len < 0x80)?;
-    let [0x08, ref rest @ ..] = *entry else {
-        return None;
-    };
+    // The varints are read from the whole buffer (so the 8-byte read applies near the
+    // entry's end); the entry must end exactly where they do.
     let mut rest = rest;
     let seconds = varint(&mut rest)?;
     let [0x10, ref rest @ ..] = *rest else {
@@ -183,13 +181,16 @@ fn usual_timestamp(buf: &[u8]) -> Option<(i64, i64, &[u8])> {
     let mut rest = rest;
     let nanos = varint(&mut rest)?;
     // int64 on the wire: the varint's bits are the two's complement value.
-    rest.is_empty()
-        .then(|| (seconds as i64, nanos as i64, &buf[end..]))
+    (buf.len() - rest.len() == end).then_some((seconds as i64, nanos as i64, rest))
 }
 
 /// A varint read from a slice; `None` where prost would refuse it (cut short, or more
 /// than 64 bits), so the general path reports the error.
 fn varint(buf: &mut &[u8]) -> Option<u64> {
+    if let Some((value, len)) = short_varint(buf) {
+        *buf = &buf[len..];
+        return Some(value);
+    }
     let mut value = 0u64;
     for (i, &byte) in buf.iter().take(10).enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
@@ -202,6 +203,44 @@ fn varint(buf: &mut &[u8]) -> Option<u64> {
         }
     }
     None
+}
+
+/// A varint of at most 8 bytes read from the first 8 bytes of `buf` at once (a timestamp's
+/// seconds and nanoseconds take 5 bytes each): its value and length, or `None` when fewer
+/// than 8 bytes are left or the varint is longer, which the byte loop reads.
+fn short_varint(buf: &[u8]) -> Option<(u64, usize)> {
+    let word = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+    // The first byte without its continuation bit ends the varint.
+    let ends = !word & 0x8080_8080_8080_8080;
+    if ends == 0 {
+        return None;
+    }
+    let len = ends.trailing_zeros() as usize / 8 + 1;
+    let kept = if len == 8 {
+        !0
+    } else {
+        (1u64 << (8 * len)) - 1
+    };
+    // Drop the continuation bits, then close the gaps between the 7-bit groups.
+    let mut x = word & kept & 0x7f7f_7f7f_7f7f_7f7f;
+    x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    Some((x, len))
+}
+
+/// How many timestamp entries in the usual layout (see [`usual_timestamp`]) `buf` starts
+/// with: one hop per entry, so the column is allocated once.
+fn usual_timestamps_ahead(mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while let [0x0a, len @ 0..0x80, ..] = *buf {
+        let Some(rest) = buf.get(2 + usize::from(len)..) else {
+            break;
+        };
+        buf = rest;
+        n += 1;
+    }
+    n
 }
 
 /// Nanoseconds of a timestamp, checked as every writer checks timestamps.

@@ -100,22 +100,38 @@ fn count_batch_points(batch: &[u8], points: &mut usize, limit: usize) -> Result<
     })
 }
 
-/// Counts the length-delimited fields numbered `item` of one message into `points`.
+/// Counts the length-delimited fields numbered `item` (below 16) of one message into
+/// `points`.
 fn count_items(
-    message: &[u8],
+    mut message: &[u8],
     item: u32,
     points: &mut usize,
     limit: usize,
 ) -> Result<(), ScanStop> {
-    for_each_field(message, |field, wire, _| {
-        if field == item && wire == WireType::LengthDelimited {
+    // Items are most of a request's fields: one whose key and length take a byte each is
+    // hopped over without the general walk (two varint decodes per point).
+    let key = ((item << 3) | WireType::LengthDelimited as u32) as u8;
+    while !message.is_empty() {
+        let is_item = match *message {
+            [k, len @ 0..0x80, ..] if k == key => {
+                message = message
+                    .get(2 + usize::from(len)..)
+                    .ok_or(ScanStop::Malformed("length past the end"))?;
+                true
+            }
+            _ => {
+                let (field, wire, _) = next_field(&mut message)?;
+                field == item && wire == WireType::LengthDelimited
+            }
+        };
+        if is_item {
             *points += 1;
             if *points > limit {
                 return Err(ScanStop::TooManyPoints { seen: *points });
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Calls `visit(field number, wire type, bytes)` for each field of one message; `bytes` is
@@ -125,36 +141,44 @@ fn for_each_field(
     mut visit: impl FnMut(u32, WireType, &[u8]) -> Result<(), ScanStop>,
 ) -> Result<(), ScanStop> {
     while buf.has_remaining() {
-        let (field, wire) = decode_key(&mut buf).map_err(|_| ScanStop::Malformed("field key"))?;
-        match wire {
-            WireType::Varint => {
-                decode_varint(&mut buf).map_err(|_| ScanStop::Malformed("varint"))?;
-                visit(field, wire, &[])?;
-            }
-            WireType::SixtyFourBit => {
-                skip(&mut buf, 8)?;
-                visit(field, wire, &[])?;
-            }
-            WireType::ThirtyTwoBit => {
-                skip(&mut buf, 4)?;
-                visit(field, wire, &[])?;
-            }
-            WireType::LengthDelimited => {
-                let len = decode_varint(&mut buf).map_err(|_| ScanStop::Malformed("length"))?;
-                let len = usize::try_from(len).map_err(|_| ScanStop::Malformed("length"))?;
-                if len > buf.len() {
-                    return Err(ScanStop::Malformed("length past the end"));
-                }
-                let (body, rest) = buf.split_at(len);
-                buf = rest;
-                visit(field, wire, body)?;
-            }
-            WireType::StartGroup | WireType::EndGroup => {
-                return Err(ScanStop::Malformed("groups are not used by this message"));
-            }
-        }
+        let (field, wire, body) = next_field(&mut buf)?;
+        visit(field, wire, body)?;
     }
     Ok(())
+}
+
+/// Reads the next field of `buf`: its number, wire type and (for a length-delimited one)
+/// its bytes, empty for other wire types.
+fn next_field<'a>(buf: &mut &'a [u8]) -> Result<(u32, WireType, &'a [u8]), ScanStop> {
+    let (field, wire) = decode_key(buf).map_err(|_| ScanStop::Malformed("field key"))?;
+    let body: &[u8] = match wire {
+        WireType::Varint => {
+            decode_varint(buf).map_err(|_| ScanStop::Malformed("varint"))?;
+            &[]
+        }
+        WireType::SixtyFourBit => {
+            skip(buf, 8)?;
+            &[]
+        }
+        WireType::ThirtyTwoBit => {
+            skip(buf, 4)?;
+            &[]
+        }
+        WireType::LengthDelimited => {
+            let len = decode_varint(buf).map_err(|_| ScanStop::Malformed("length"))?;
+            let len = usize::try_from(len).map_err(|_| ScanStop::Malformed("length"))?;
+            if len > buf.len() {
+                return Err(ScanStop::Malformed("length past the end"));
+            }
+            let (body, rest) = buf.split_at(len);
+            *buf = rest;
+            body
+        }
+        WireType::StartGroup | WireType::EndGroup => {
+            return Err(ScanStop::Malformed("groups are not used by this message"));
+        }
+    };
+    Ok((field, wire, body))
 }
 
 fn skip(buf: &mut &[u8], n: usize) -> Result<(), ScanStop> {
@@ -272,6 +296,45 @@ mod tests {
             check_counts_nominal(&request(2, 501), &ROOMY),
             Err(ScanStop::TooManyPoints { seen: 1001 })
         );
+    }
+
+    /// `count_items` as it was before its one-byte hop: the general field walk.
+    fn count_items_by_walk(message: &[u8], item: u32, limit: usize) -> Result<usize, ScanStop> {
+        let mut points = 0;
+        for_each_field(message, |field, wire, _| {
+            if field == item && wire == WireType::LengthDelimited {
+                points += 1;
+                if points > limit {
+                    return Err(ScanStop::TooManyPoints { seen: points });
+                }
+            }
+            Ok(())
+        })?;
+        Ok(points)
+    }
+
+    proptest::proptest! {
+        /// The hop over one-byte keys and lengths counts, stops and refuses exactly as the
+        /// general walk does, on well-formed items mixed with other fields and on any bytes.
+        #[test]
+        fn the_hop_agrees_with_the_general_walk(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            items in proptest::collection::vec((1u32..4, 0usize..140), 0..12),
+            cut in 0usize..2000,
+            item in 1u32..3,
+            limit in 0usize..10,
+        ) {
+            let mut message = Vec::new();
+            for (field, len) in items {
+                prost::encoding::bytes::encode(field, &vec![7u8; len], &mut message);
+            }
+            message.truncate(cut);
+            for message in [&message[..], &bytes[..]] {
+                let mut points = 0;
+                let hop = count_items(message, item, &mut points, limit).map(|()| points);
+                proptest::prop_assert_eq!(hop, count_items_by_walk(message, item, limit));
+            }
+        }
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub(crate) struct Recovered {
 struct Deferred {
     delete: Vec<PathBuf>,
     quarantine: Vec<PathBuf>,
-    truncate: Option<(PathBuf, u64)>,
+    /// Log files to cut back to this length: a torn tail, or zeros written ahead and unused.
+    truncate: Vec<(PathBuf, u64)>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -169,6 +170,11 @@ pub(crate) fn recover(
         let mut pos = 0usize;
         let mut kept = buf.len() as u64;
         while pos < buf.len() {
+            if wal::is_unused(&buf, pos) {
+                kept = pos as u64;
+                later.truncate.push((path.clone(), kept));
+                break;
+            }
             let fault = match wal::check_frame(&buf, pos) {
                 Ok((ps, pe)) => match codec::decode(&buf[ps..pe]) {
                     Ok(plan) => {
@@ -201,9 +207,11 @@ pub(crate) fn recover(
             };
             let next = wal::next_valid(&buf, pos + 1);
             if next.is_none() && last {
-                report.bytes_truncated = (buf.len() - pos) as u64;
+                // The zeros after the damage were written ahead, never used: not lost bytes.
+                let used = buf.iter().rposition(|&b| b != 0).map_or(pos, |i| i + 1);
+                report.bytes_truncated = (used - pos) as u64;
                 kept = pos as u64;
-                later.truncate = Some((path.clone(), kept));
+                later.truncate.push((path.clone(), kept));
                 break;
             }
             if !cfg.repair {
@@ -224,7 +232,7 @@ pub(crate) fn recover(
     let next_wal = files.last().map_or(1, |n| n + 1);
 
     // Decided: make the changes.
-    if let Some((path, len)) = &later.truncate {
+    for (path, len) in &later.truncate {
         let f = fs::OpenOptions::new()
             .write(true)
             .open(path)

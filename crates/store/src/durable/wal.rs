@@ -11,9 +11,17 @@
 //! The header has its own checksum so a damaged payload still has a trustworthy length: the
 //! scanner can tell a torn tail (the damage is the last thing in the newest file) from
 //! corruption in the middle (valid frames follow it), and repair can skip exactly one record.
+//!
+//! A file grows in zero-filled chunks ([`CHUNK`]) written ahead of the frames, not one frame
+//! at a time: a frame then lands in blocks the file already has, so the `fdatasync` that
+//! acknowledges it writes only data. An appending write changes the file's size, and every
+//! sync would also write the inode (measured: about a sixth of the server's CPU per point of
+//! a columnar write went to the kernel's sync path). A file is cut back to its frames when it
+//! is closed; after a crash its unused zero tail is recognized and is not damage.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,6 +31,10 @@ const MAGIC: u32 = 0x4c57_4c53;
 pub(crate) const HEADER: usize = 16;
 /// Largest payload accepted; a bigger batch is refused before anything is written.
 pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
+/// Bytes a log file grows by when a frame does not fit: zeros written ahead of the frames.
+const CHUNK: u64 = 8 << 20;
+/// Zeros to write from.
+static ZEROS: [u8; 256 << 10] = [0; 256 << 10];
 
 /// Path of WAL file `n`.
 pub(crate) fn file_path(dir: &Path, n: u64) -> PathBuf {
@@ -64,8 +76,10 @@ pub(crate) struct WalWriter {
     dir: PathBuf,
     file: Arc<File>,
     number: u64,
-    /// Bytes in the current file.
+    /// Bytes of frames in the current file.
     offset: u64,
+    /// Length of the current file: frames, then zeros up to here.
+    allocated: u64,
     /// Bytes ever appended by this process: the position group commit waits on.
     lsn: u64,
     /// Bytes in older files still on disk, for metrics.
@@ -80,7 +94,7 @@ impl WalWriter {
     pub(crate) fn create(dir: &Path, number: u64, older_bytes: u64) -> io::Result<Self> {
         let file = OpenOptions::new()
             .create_new(true)
-            .append(true)
+            .write(true)
             .open(file_path(dir, number))?;
         sync_dir(dir)?;
         Ok(WalWriter {
@@ -88,6 +102,7 @@ impl WalWriter {
             file: Arc::new(file),
             number,
             offset: 0,
+            allocated: 0,
             lsn: 0,
             older_bytes,
             broken: false,
@@ -104,16 +119,21 @@ impl WalWriter {
         self.older_bytes + self.offset
     }
 
-    /// Appends one sealed frame; returns the position to sync to. On failure the file is cut
-    /// back so a half-written frame never sits in front of later ones.
+    /// Appends one sealed frame; returns the position to sync to. On failure the frame's
+    /// bytes are zeroed again so a half-written frame never sits in front of later ones.
     pub(crate) fn append(&mut self, frame: &[u8]) -> io::Result<u64> {
         if self.broken {
             return Err(io::Error::other(
                 "an earlier log append failed and could not be undone; the store accepts no more writes",
             ));
         }
-        if let Err(e) = (&*self.file).write_all(frame) {
-            if self.file.set_len(self.offset).is_err() {
+        let end = self.offset + frame.len() as u64;
+        if end > self.allocated {
+            // Nothing of the frame is written yet; zeros written so far are unused space.
+            self.allocated = self.zero_fill(self.allocated, end.next_multiple_of(CHUNK))?;
+        }
+        if let Err(e) = self.file.write_all_at(frame, self.offset) {
+            if self.zero_fill(self.offset, end).is_err() {
                 self.broken = true;
             }
             return Err(e);
@@ -121,6 +141,17 @@ impl WalWriter {
         self.offset += frame.len() as u64;
         self.lsn += frame.len() as u64;
         Ok(self.lsn)
+    }
+
+    /// Writes zeros over `from..to`; returns `to`.
+    fn zero_fill(&self, from: u64, to: u64) -> io::Result<u64> {
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64) as usize;
+            self.file.write_all_at(&ZEROS[..n], at)?;
+            at += n as u64;
+        }
+        Ok(to)
     }
 
     /// Starts file `number + 1`. The caller has synced the current one. Returns the number
@@ -145,6 +176,18 @@ impl WalWriter {
             }
         }
         sync_dir(&self.dir)
+    }
+}
+
+impl Drop for WalWriter {
+    /// Cuts the file back to its frames (the unused zeros would otherwise stay on disk until
+    /// the file is trimmed). Not synced: after a crash, either length reads the same.
+    fn drop(&mut self) {
+        if !self.broken && self.allocated > self.offset {
+            if let Err(e) = self.file.set_len(self.offset) {
+                tracing::warn!(error = %e, file = self.number, "could not cut the log file back to its records");
+            }
+        }
     }
 }
 
@@ -197,6 +240,12 @@ pub(crate) fn check_frame(buf: &[u8], pos: usize) -> Result<(usize, usize), Fram
         return Err(FrameFault::BadPayload);
     }
     Ok((pos + HEADER, pos + HEADER + len))
+}
+
+/// Whether everything from `pos` on is zeros: space written ahead of the frames and never
+/// used, not damage.
+pub(crate) fn is_unused(buf: &[u8], pos: usize) -> bool {
+    buf[pos..].iter().all(|&b| b == 0)
 }
 
 /// The first offset after `from` where an intact frame starts, if any.
