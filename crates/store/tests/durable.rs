@@ -646,3 +646,37 @@ fn a_second_process_cannot_open_the_same_directory() {
     let again = open(dir.path());
     again.close().expect("close");
 }
+
+#[test]
+fn log_files_a_flush_covered_are_not_replayed_after_a_crash_before_their_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.write(vec![dbl("ds", "p", tags(&[]), &[1, 2, 3], &[1., 2., 3.])])
+        .unwrap();
+    // What the log held before the flush deleted it.
+    let saved: Vec<(PathBuf, Vec<u8>)> = wal_files(dir.path())
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            (f, bytes)
+        })
+        .collect();
+    assert!(!saved.is_empty());
+    s.flush().unwrap();
+    drop(s);
+    // A crash between the catalog naming the flushed files and their deletion leaves them.
+    for (f, bytes) in &saved {
+        std::fs::write(f, bytes).unwrap();
+    }
+    let s = open(dir.path());
+    assert_eq!(s.recovery_report().records_replayed, 0);
+    let m = metrics_of(&s);
+    assert_eq!(m["store_head_points"], 0.0, "points counted once");
+    assert_eq!(m["store_segment_points"], 3.0);
+    let id = id_of(&s, "ds", "p", &tags(&[])).unwrap();
+    assert_eq!(all_numeric(&s, id).len(), 3);
+    assert!(
+        saved.iter().all(|(f, _)| !f.exists()),
+        "the flushed files are deleted"
+    );
+}

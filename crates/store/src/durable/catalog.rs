@@ -1,11 +1,13 @@
-//! The catalog file: every series identity, channel units, and the next flush sequence
-//! number, rewritten whole (temp file, sync, rename) after each flush. Segments also carry
-//! the identities of the series they hold, so a lost catalog costs only units.
+//! The catalog file: every series identity, channel units, the next flush sequence
+//! number and the newest log file the flushes made redundant, rewritten whole (temp file,
+//! sync, rename) after each flush. Segments also carry the identities of the series they
+//! hold, so a lost catalog costs only units.
 //!
 //! ```text
 //! catalog.bin = "SLCAT001" | u32 crc(body) | body
 //! body = u64 next_seq | u64 n_slots | n × (u8 present [, series identity])
 //!      | u32 n_units | (str dataset, str channel, str unit)*
+//!      [| u64 flushed_wal]     (absent in catalogs written before it existed: 0)
 //! ```
 
 use std::fs;
@@ -26,12 +28,15 @@ pub(crate) const FILE: &str = "catalog.bin";
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     pub(crate) next_seq: u64,
+    /// Log files numbered up to this one hold only points that segments hold: a crash
+    /// before they were deleted must not replay them (0: none known).
+    pub(crate) flushed_wal: u64,
     pub(crate) series: Vec<Option<Arc<SeriesMeta>>>,
     pub(crate) units: Vec<(Arc<str>, Arc<str>, Arc<str>)>,
 }
 
 /// Serializes the catalog of `index` (cheap; done under the index lock).
-pub(crate) fn encode(index: &Index, next_seq: u64) -> Vec<u8> {
+pub(crate) fn encode(index: &Index, next_seq: u64, flushed_wal: u64) -> Vec<u8> {
     let mut body = Vec::new();
     body.put_u64(next_seq);
     body.put_u64(index.slots().len() as u64);
@@ -51,6 +56,7 @@ pub(crate) fn encode(index: &Index, next_seq: u64) -> Vec<u8> {
         body.put_str(c);
         body.put_str(u);
     }
+    body.put_u64(flushed_wal);
     let mut file = Vec::with_capacity(body.len() + 12);
     file.extend_from_slice(MAGIC);
     file.put_u32(crc32fast::hash(&body));
@@ -119,8 +125,14 @@ fn parse(bytes: &[u8]) -> Result<Catalog, Malformed> {
             r.arc_str("unit")?,
         ));
     }
+    let flushed_wal = if r.remaining() >= 8 {
+        r.u64("flushed log file")?
+    } else {
+        0
+    };
     Ok(Catalog {
         next_seq,
+        flushed_wal,
         series,
         units,
     })

@@ -107,7 +107,10 @@ impl Inner {
             return Ok(Flushed::Abandoned);
         }
         m.next_seq += 1;
-        let body = catalog::encode(&self.index.read(), m.next_seq);
+        // The log files this flush makes redundant: named in the catalog, so a crash before
+        // they are deleted does not replay them over the segments (counting them twice).
+        let flushed_wal = self.ingest.lock().frozen_wal.unwrap_or(0);
+        let body = catalog::encode(&self.index.read(), m.next_seq, flushed_wal);
         catalog::store(&self.dir, &body)?;
         wal::sync_dir(&self.seg_dir)?;
         {

@@ -64,10 +64,12 @@ pub(crate) fn recover(
     let cat_path = dir.join(catalog::FILE);
     let mut next_seq = 1;
     let mut have_units = false;
+    let mut flushed_wal = 0;
     match catalog::read(dir).map_err(io_err(&cat_path))? {
         None => {}
         Some(Ok(cat)) => {
             next_seq = cat.next_seq.max(1);
+            flushed_wal = cat.flushed_wal;
             for (i, m) in cat.series.iter().enumerate() {
                 if let Some(m) = m {
                     if !index.register(crate::api::SeriesId(i as u64), m) {
@@ -164,6 +166,11 @@ pub(crate) fn recover(
     let mut wal_bytes = 0;
     for (i, &n) in files.iter().enumerate() {
         let path = wal::file_path(wal_dir, n);
+        if n <= flushed_wal {
+            // Flushed to segments; the crash came before the file was deleted.
+            later.delete.push(path);
+            continue;
+        }
         let buf = fs::read(&path).map_err(io_err(&path))?;
         let last = i + 1 == files.len();
         report.wal_files += 1;
@@ -252,6 +259,7 @@ pub(crate) fn recover(
     }
     if !later.delete.is_empty() || !later.quarantine.is_empty() {
         wal::sync_dir(seg_dir).map_err(io_err(seg_dir))?;
+        wal::sync_dir(wal_dir).map_err(io_err(wal_dir))?;
     }
     tracing::info!(
         dir = %dir.display(),
