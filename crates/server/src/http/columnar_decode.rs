@@ -139,7 +139,7 @@ fn tag_entry(mut buf: &[u8]) -> Option<(&str, &str)> {
 
 /// `Points`: the timestamps as nanoseconds and the one value column.
 fn columns(mut buf: &[u8]) -> Option<(Vec<i64>, Values)> {
-    let mut ts = Vec::with_capacity(usual_timestamps_ahead(buf));
+    let mut ts = Vec::with_capacity(timestamp_room(buf));
     let mut values: Option<Values> = None;
     while !buf.is_empty() {
         // Timestamps are most of a request's bytes: read the layout clients write without
@@ -229,18 +229,17 @@ fn short_varint(buf: &[u8]) -> Option<(u64, usize)> {
     Some((x, len))
 }
 
-/// How many timestamp entries in the usual layout (see [`usual_timestamp`]) `buf` starts
-/// with: one hop per entry, so the column is allocated once.
-fn usual_timestamps_ahead(mut buf: &[u8]) -> usize {
-    let mut n = 0;
-    while let [0x0a, len @ 0..0x80, ..] = *buf {
-        let Some(rest) = buf.get(2 + usize::from(len)..) else {
-            break;
-        };
-        buf = rest;
-        n += 1;
+/// Room for the timestamps of a `Points` message: its length over the length of its first
+/// entry in the usual layout (see [`usual_timestamp`]). The value column shares the bytes,
+/// so this errs on the side of room (about 1.6× for doubles), and walking every entry
+/// first to count them exactly cost a third as much as decoding them.
+fn timestamp_room(buf: &[u8]) -> usize {
+    match *buf {
+        // An entry of this layout takes at least 6 bytes: never more room than 8 bytes per
+        // 6 of the message, whatever its first entry claims.
+        [0x0a, len @ 0..0x80, ..] => buf.len() / (2 + usize::from(len)).max(6),
+        _ => 0,
     }
-    n
 }
 
 /// Nanoseconds of a timestamp, checked as every writer checks timestamps.
