@@ -269,8 +269,8 @@ fn torn_tail_is_truncated() {
     );
 }
 
-#[test]
-fn garbage_after_the_last_record_is_a_torn_tail() {
+/// A store closed after one one-point write, and its newest log file.
+fn one_record_closed() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = open(dir.path());
@@ -278,6 +278,12 @@ fn garbage_after_the_last_record_is_a_torn_tail() {
             .unwrap();
     }
     let f = wal_files(dir.path()).pop().unwrap();
+    (dir, f)
+}
+
+#[test]
+fn garbage_after_the_last_record_is_a_torn_tail() {
+    let (dir, f) = one_record_closed();
     let mut bytes = std::fs::read(&f).unwrap();
     bytes.extend_from_slice(&[0xab; 100]);
     bytes.extend_from_slice(&[0; 4096]);
@@ -298,13 +304,7 @@ fn pad_with_zeros(f: &Path, bytes: usize) -> u64 {
 
 #[test]
 fn a_closed_log_file_holds_only_its_records() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = open(dir.path());
-        s.write(vec![dbl("ds", "p", tags(&[]), &[1], &[1.])])
-            .unwrap();
-    }
-    let f = wal_files(dir.path()).pop().unwrap();
+    let (_dir, f) = one_record_closed();
     let bytes = std::fs::read(&f).unwrap();
     // One small record, not the chunk of zeros the file grew by.
     assert!(bytes.len() < 4096, "{} bytes", bytes.len());
