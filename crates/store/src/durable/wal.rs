@@ -130,7 +130,11 @@ impl WalWriter {
         let end = self.offset + frame.len() as u64;
         if end > self.allocated {
             // Nothing of the frame is written yet; zeros written so far are unused space.
-            self.allocated = self.zero_fill(self.allocated, end.next_multiple_of(CHUNK))?;
+            // A disk too full for the chunk may still hold the frame: grow by just that.
+            self.allocated = match self.zero_fill(self.allocated, end.next_multiple_of(CHUNK)) {
+                Ok(to) => to,
+                Err(_) => self.zero_fill(self.allocated, end)?,
+            };
         }
         if let Err(e) = self.file.write_all_at(frame, self.offset) {
             if self.zero_fill(self.offset, end).is_err() {
