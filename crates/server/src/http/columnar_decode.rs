@@ -411,6 +411,20 @@ mod tests {
             }
         }
 
+        /// Every varint length (1 to 10 bytes), followed by any bytes, reads back the value
+        /// prost wrote and stops where it ends.
+        #[test]
+        fn varints_of_every_length_read_back(value in any::<u64>(), shift in 0u32..64, tail in prop::collection::vec(any::<u8>(), 0..10)) {
+            let value = value >> shift;
+            let mut bytes = Vec::new();
+            prost::encoding::encode_varint(value, &mut bytes);
+            let len = bytes.len();
+            bytes.extend_from_slice(&tail);
+            let mut ours = &bytes[..];
+            prop_assert_eq!(super::varint(&mut ours), Some(value));
+            prop_assert_eq!(ours.len(), bytes.len() - len);
+        }
+
         /// Damaged bytes never panic, and whatever the fast path accepts, prost and
         /// `convert` accept the same way.
         #[test]
