@@ -231,8 +231,8 @@ fn short_varint(buf: &[u8]) -> Option<(u64, usize)> {
 
 /// Room for the timestamps of a `Points` message: its length over the length of its first
 /// entry in the usual layout (see [`usual_timestamp`]). The value column shares the bytes,
-/// so this errs on the side of room (about 1.6× for doubles), and walking every entry
-/// first to count them exactly cost a third as much as decoding them.
+/// so this errs on the side of room (about 1.6× for doubles); walking every entry first to
+/// count them exactly took about a sixth of the decoder's time in a profile.
 fn timestamp_room(buf: &[u8]) -> usize {
     match *buf {
         // An entry of this layout takes at least 6 bytes: never more room than 8 bytes per
