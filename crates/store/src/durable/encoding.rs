@@ -7,6 +7,9 @@
 //! doubles:    u8 codec=0 decimal | u8 exponent e | i64 first | packed zigzag(Δ of v·10^e)
 //!                                | u32 n_exceptions | (u32 index, u64 bits)*
 //!             u8 codec=1 xor     | 8 byte planes of (bits ^ previous bits)
+//!             u8 codec=2 decimal, second differences | u8 exponent e | i64 first
+//!                                | i64 first delta | packed zigzag(ΔΔ of v·10^e)
+//!                                | u32 n_exceptions | (u32 index, u64 bits)*
 //! int/uint64: packed zigzag(delta)
 //! strings:    u32 n_dict | str* | packed dictionary index
 //! logs:       (str message | u32 n_args | (str, str)*)*
@@ -24,6 +27,10 @@ use crate::api::{LogEntry, Values};
 
 const DEC: u8 = 0;
 const XOR: u8 = 1;
+/// Decimal with second differences, for smooth signals kept at many digits: their steps are
+/// thousands of units of the last digit but change slowly, so the steps of the steps pack
+/// narrower (one byte instead of two for a sine at 6 decimals and 1 kHz).
+const DEC2: u8 = 2;
 /// Largest decimal exponent tried: beyond it a value has more digits than a double holds.
 const MAX_EXP: usize = 15;
 /// Exceptions allowed before the decimal codec is abandoned for XOR, as a share of points.
@@ -41,14 +48,77 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
+/// The narrowest byte width that holds every one of `vals`.
+fn packed_width(vals: impl Iterator<Item = u64>) -> u8 {
+    let max = vals.fold(0u64, |a, b| a | b);
+    (8 - max.leading_zeros() as usize / 8) as u8
+}
+
 /// Writes `vals` at the narrowest byte width that holds the largest.
 fn pack(out: &mut Vec<u8>, vals: impl Iterator<Item = u64> + Clone) {
-    let max = vals.clone().fold(0u64, |a, b| a | b);
-    let width = (8 - max.leading_zeros() as usize / 8) as u8;
+    pack_at(out, packed_width(vals.clone()), vals);
+}
+
+/// Writes `vals` at `width` bytes each, which must hold every one of them.
+fn pack_at(out: &mut Vec<u8>, width: u8, vals: impl Iterator<Item = u64>) {
     out.put_u8(width);
     for v in vals {
         out.extend_from_slice(&v.to_le_bytes()[..width as usize]);
     }
+}
+
+/// Zigzag differences of consecutive integers.
+fn first_differences(v: &[i64]) -> impl Iterator<Item = u64> + Clone + '_ {
+    v.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0])))
+}
+
+/// Zigzag differences of consecutive differences.
+fn second_differences(v: &[i64]) -> impl Iterator<Item = u64> + Clone + '_ {
+    v.windows(3).map(|w| {
+        let d1 = w[1].wrapping_sub(w[0]);
+        let d2 = w[2].wrapping_sub(w[1]);
+        zigzag(d2.wrapping_sub(d1))
+    })
+}
+
+/// Writes integers as first | first delta | packed second differences, the second
+/// differences at `width` (from [`second_differences`]).
+fn put_second_differences(out: &mut Vec<u8>, v: &[i64], width: u8) {
+    let first = v.first().copied().unwrap_or(0);
+    let delta = if v.len() > 1 {
+        v[1].wrapping_sub(v[0])
+    } else {
+        0
+    };
+    out.put_i64(first);
+    out.put_i64(delta);
+    pack_at(out, width, second_differences(v));
+}
+
+/// Reads `n` integers written by [`put_second_differences`], calling `f` on each.
+fn get_second_differences(
+    r: &mut Reader<'_>,
+    n: usize,
+    mut f: impl FnMut(i64),
+) -> Result<(), Malformed> {
+    let first = r.i64("first value")?;
+    let delta = r.i64("first delta")?;
+    if n < 2 {
+        // The packed section is written (empty) whatever n is.
+        if n == 1 {
+            f(first);
+        }
+        return unpack(r, 0, |_| {});
+    }
+    f(first);
+    let mut x = first.wrapping_add(delta);
+    f(x);
+    let mut d = delta;
+    unpack(r, n - 2, |z| {
+        d = d.wrapping_add(unzigzag(z));
+        x = x.wrapping_add(d);
+        f(x);
+    })
 }
 
 /// Reads `n` packed values, calling `f` on each.
@@ -89,20 +159,7 @@ fn unpack(r: &mut Reader<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<(), Ma
 
 /// Encodes sorted timestamps (at least one).
 pub(crate) fn put_timestamps(out: &mut Vec<u8>, ts: &[i64]) {
-    let first = ts.first().copied().unwrap_or(0);
-    let delta = if ts.len() > 1 {
-        ts[1].wrapping_sub(ts[0])
-    } else {
-        0
-    };
-    out.put_i64(first);
-    out.put_i64(delta);
-    let dods = ts.windows(3).map(|w| {
-        let d1 = w[1].wrapping_sub(w[0]);
-        let d2 = w[2].wrapping_sub(w[1]);
-        zigzag(d2.wrapping_sub(d1))
-    });
-    pack(out, dods);
+    put_second_differences(out, ts, packed_width(second_differences(ts)));
 }
 
 /// Decodes `n` timestamps, appending them to `out`.
@@ -111,23 +168,8 @@ pub(crate) fn get_timestamps(
     n: usize,
     out: &mut Vec<i64>,
 ) -> Result<(), Malformed> {
-    let first = r.i64("first timestamp")?;
-    let delta = r.i64("first delta")?;
     out.reserve(n);
-    if n < 2 {
-        // The packed section is written (empty) whatever n is.
-        out.extend(std::iter::once(first).take(n));
-        return unpack(r, 0, |_| {});
-    }
-    out.push(first);
-    let mut t = first.wrapping_add(delta);
-    out.push(t);
-    let mut d = delta;
-    unpack(r, n - 2, |z| {
-        d = d.wrapping_add(unzigzag(z));
-        t = t.wrapping_add(d);
-        out.push(t);
-    })
+    get_second_differences(r, n, |t| out.push(t))
 }
 
 /// The integer `v` is `n / 10^e` of, if that reconstruction is bit-exact.
@@ -153,8 +195,20 @@ fn pick_exponent(v: &[f64]) -> Option<usize> {
     (0..=MAX_EXP).find(|&e| sample.iter().all(|&x| decimal(x, e).is_some()))
 }
 
+/// How much an encoded column still repeats itself, which sets how hard zstd looks for
+/// repeats in it (`segment.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Redundancy {
+    /// Packed deltas, dictionary indexes, text: zstd's thorough match search pays.
+    Some,
+    /// XOR planes of doubles with long mantissas: the low planes are noise, and a thorough
+    /// search over them cost about 4× a fast one for an output under 1 % smaller (see
+    /// `docs/storage.md`).
+    Little,
+}
+
 /// Encodes doubles: decimal when the values are short decimals (most sensor data), else XOR.
-pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
+pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) -> Redundancy {
     if let Some(e) = pick_exponent(v) {
         let mut ints = Vec::with_capacity(v.len());
         let mut exceptions = Vec::new();
@@ -173,20 +227,24 @@ pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
             }
         }
         if exceptions.len() * MAX_EXCEPTION_SHARE <= v.len() {
-            out.put_u8(DEC);
-            out.put_u8(e as u8);
-            let first = ints.first().copied().unwrap_or(0);
-            out.put_i64(first);
-            pack(
-                out,
-                ints.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))),
-            );
+            let steps = packed_width(first_differences(&ints));
+            let bends = packed_width(second_differences(&ints));
+            if bends < steps {
+                out.put_u8(DEC2);
+                out.put_u8(e as u8);
+                put_second_differences(out, &ints, bends);
+            } else {
+                out.put_u8(DEC);
+                out.put_u8(e as u8);
+                out.put_i64(ints.first().copied().unwrap_or(0));
+                pack_at(out, steps, first_differences(&ints));
+            }
             out.put_u32(exceptions.len() as u32);
             for (i, bits) in exceptions {
                 out.put_u32(i);
                 out.put_u64(bits);
             }
-            return;
+            return Redundancy::Some;
         }
     }
     out.put_u8(XOR);
@@ -203,6 +261,7 @@ pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) {
             planes[p * n + i] = *byte;
         }
     }
+    Redundancy::Little
 }
 
 /// Decodes `n` doubles, appending them to `out`.
@@ -225,17 +284,14 @@ pub(crate) fn get_doubles(
                 acc = acc.wrapping_add(unzigzag(z));
                 out.push(acc as f64 / p);
             })?;
-            let k = r.count(12, "exception count")?;
-            for _ in 0..k {
-                let i = r.u32("exception index")? as usize;
-                let bits = r.u64("exception bits")?;
-                let slot = out
-                    .get_mut(base + i)
-                    .filter(|_| i < n)
-                    .ok_or(r.err("exception index"))?;
-                *slot = f64::from_bits(bits);
-            }
-            Ok(())
+            get_exceptions(r, &mut out[base..])
+        }
+        DEC2 => {
+            let e = r.u8("decimal exponent")? as usize;
+            let p = *POW10.get(e).ok_or(r.err("decimal exponent"))?;
+            let base = out.len();
+            get_second_differences(r, n, |x| out.push(x as f64 / p))?;
+            get_exceptions(r, &mut out[base..])
         }
         XOR => {
             let planes = r.take(n.checked_mul(8).ok_or(r.err("xor length"))?, "xor planes")?;
@@ -254,10 +310,22 @@ pub(crate) fn get_doubles(
     }
 }
 
+/// Reads a decimal block's exceptions into its decoded values, `block`.
+fn get_exceptions(r: &mut Reader<'_>, block: &mut [f64]) -> Result<(), Malformed> {
+    let k = r.count(12, "exception count")?;
+    for _ in 0..k {
+        let i = r.u32("exception index")? as usize;
+        let bits = r.u64("exception bits")?;
+        let slot = block.get_mut(i).ok_or(r.err("exception index"))?;
+        *slot = f64::from_bits(bits);
+    }
+    Ok(())
+}
+
 /// Encodes signed integers as packed zigzag deltas.
 pub(crate) fn put_ints(out: &mut Vec<u8>, v: &[i64]) {
     out.put_i64(v.first().copied().unwrap_or(0));
-    pack(out, v.windows(2).map(|w| zigzag(w[1].wrapping_sub(w[0]))));
+    pack(out, first_differences(v));
 }
 
 /// Decodes `n` signed integers.
@@ -334,9 +402,9 @@ pub(crate) fn get_logs(
 }
 
 /// Encodes a value column's range.
-pub(crate) fn put_values(out: &mut Vec<u8>, v: &Values, r: std::ops::Range<usize>) {
+pub(crate) fn put_values(out: &mut Vec<u8>, v: &Values, r: std::ops::Range<usize>) -> Redundancy {
     match v {
-        Values::Double(v) => put_doubles(out, &v[r]),
+        Values::Double(v) => return put_doubles(out, &v[r]),
         Values::Int(v) => put_ints(out, &v[r]),
         Values::Uint64(v) => {
             let as_int: Vec<i64> = v[r].iter().map(|&x| x as i64).collect();
@@ -345,6 +413,7 @@ pub(crate) fn put_values(out: &mut Vec<u8>, v: &Values, r: std::ops::Range<usize
         Values::String(v) => put_strings(out, &v[r]),
         Values::Log(v) => put_logs(out, &v[r]),
     }
+    Redundancy::Some
 }
 
 /// Decodes `n` values, appending to a column of the right type.
@@ -397,12 +466,89 @@ mod tests {
             (0..1000)
                 .map(|i| ((i as f64 * 0.01).sin() * 1000.0).round() / 1000.0)
                 .collect(),
+            smooth_at_six_decimals(1000),
+            smooth_at_six_decimals(1),
+            smooth_at_six_decimals(2),
+            smooth_at_six_decimals(3),
+            // Second differences with a stray value that must stay an exception.
+            smooth_at_six_decimals(1000)
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| if i == 500 { f64::NAN } else { x })
+                .collect(),
         ];
         for c in cases {
             let got = roundtrip_doubles(&c);
             let a: Vec<u64> = c.iter().map(|x| x.to_bits()).collect();
             let b: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
             assert_eq!(a, b);
+        }
+    }
+
+    /// A 1 Hz sine sampled at 1 kHz, kept at 6 decimals: steps of about a thousand units of
+    /// the last digit that change by one or two.
+    fn smooth_at_six_decimals(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((100.0 + (i as f64 * 1e-3).sin()) * 1e6).round() / 1e6)
+            .collect()
+    }
+
+    #[test]
+    fn smooth_decimals_are_stored_as_second_differences() {
+        let v = smooth_at_six_decimals(8192);
+        let mut b = Vec::new();
+        put_doubles(&mut b, &v);
+        assert_eq!(b[0], DEC2);
+        // One byte a point instead of the two the steps need.
+        assert!(b.len() < v.len() + 64, "{} bytes", b.len());
+        // Noisy decimals keep plain steps: their second differences are no narrower.
+        let noisy: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 13) as f64 * 0.5).collect();
+        let mut b = Vec::new();
+        put_doubles(&mut b, &noisy);
+        assert_eq!(b[0], DEC);
+    }
+
+    #[test]
+    fn only_noisy_mantissas_are_marked_as_little_redundancy() {
+        let short: Vec<f64> = (0..1000).map(|i| 20.0 + (i % 7) as f64 * 0.25).collect();
+        let long: Vec<f64> = (0..1000).map(|i| 100.0 + (i as f64 * 1e-3).sin()).collect();
+        let mut b = Vec::new();
+        assert_eq!(put_doubles(&mut b, &short), Redundancy::Some);
+        assert_eq!(put_doubles(&mut b, &long), Redundancy::Little);
+        let ints = Values::Int((0..1000).collect());
+        assert_eq!(put_values(&mut b, &ints, 0..1000), Redundancy::Some);
+    }
+
+    proptest::proptest! {
+        /// Any block, smooth or not, with any specials, reads back bit-exact whichever
+        /// codec it picked.
+        #[test]
+        fn any_block_of_doubles_round_trips(
+            start in -1.0e6f64..1.0e6,
+            slope in -1.0e3f64..1.0e3,
+            bend in -1.0f64..1.0,
+            digits in 0i32..9,
+            jitter in proptest::collection::vec(-3i64..4, 0..300),
+            specials in proptest::collection::vec((0usize..300, 0u8..4), 0..4),
+        ) {
+            let scale = 10f64.powi(digits);
+            let mut v: Vec<f64> = jitter
+                .iter()
+                .enumerate()
+                .map(|(i, &j)| {
+                    let x = start + slope * i as f64 + bend * (i * i) as f64;
+                    ((x * scale).round() + j as f64) / scale
+                })
+                .collect();
+            for (at, kind) in specials {
+                if let Some(x) = v.get_mut(at) {
+                    *x = [f64::NAN, f64::INFINITY, -0.0, 0.1 + 0.2][kind as usize];
+                }
+            }
+            let got = roundtrip_doubles(&v);
+            let a: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+            let b: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
+            proptest::prop_assert_eq!(a, b);
         }
     }
 
@@ -435,6 +581,21 @@ mod tests {
             let mut out = Vec::new();
             assert!(get_doubles(&mut Reader::new(&b[..cut]), 3, &mut out).is_err());
         }
+        let smooth = smooth_at_six_decimals(100);
+        let mut b = Vec::new();
+        put_doubles(&mut b, &smooth);
+        assert_eq!(b[0], DEC2);
+        for cut in 0..b.len() {
+            let mut out = Vec::new();
+            assert!(get_doubles(&mut Reader::new(&b[..cut]), 100, &mut out).is_err());
+        }
+        // An exception index past the block.
+        let mut b = vec![DEC2, 0];
+        b.extend_from_slice(&[0; 16]);
+        b.extend_from_slice(&[0, 1, 0, 0, 0, 9, 0, 0, 0]);
+        b.extend_from_slice(&[0; 8]);
+        let mut out = Vec::new();
+        assert!(get_doubles(&mut Reader::new(&b), 3, &mut out).is_err());
         let mut out = Vec::new();
         assert!(get_strings(
             &mut Reader::new(&[1, 0, 0, 0, 1, 0, 0, 0, b'a', 1, 7]),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use super::bytes::{Malformed, Put, Reader};
 use super::codec::{get_meta, put_meta};
-use super::encoding;
+use super::encoding::{self, Redundancy};
 use crate::api::SeriesId;
 use crate::api::Values;
 use crate::index::SeriesMeta;
@@ -40,6 +40,11 @@ const FOOTER: usize = 24;
 pub(crate) const BLOCK_POINTS: usize = 8192;
 /// zstd level for blocks: measured to cost little at flush and decompress just as fast.
 const ZSTD_LEVEL: i32 = 3;
+/// zstd level for columns with little left to find ([`encoding::Redundancy::Little`]): a
+/// fast level, which on XOR planes of long-mantissa doubles measured 3.7 ns a point against
+/// 14 ns at [`ZSTD_LEVEL`], for 5.06 bytes a point against 5.02. Decompression reads any
+/// level's frames alike.
+const ZSTD_FAST_LEVEL: i32 = -1;
 
 thread_local! {
     /// One zstd decompression context per reading thread: creating a context per block
@@ -132,6 +137,9 @@ pub(crate) struct SegmentWriter {
     /// One compression context for every block of the file: creating one per block cost
     /// more than compressing a small block in profiles of a flush.
     zstd: zstd::bulk::Compressor<'static>,
+    /// The same for columns compressed at [`ZSTD_FAST_LEVEL`]; zstd allocates its tables on
+    /// first use, so a file without such columns pays nothing for it.
+    zstd_fast: zstd::bulk::Compressor<'static>,
 }
 
 impl SegmentWriter {
@@ -161,6 +169,7 @@ impl SegmentWriter {
             max_seq,
             index: Vec::new(),
             zstd: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
+            zstd_fast: zstd::bulk::Compressor::new(ZSTD_FAST_LEVEL)?,
         })
     }
 
@@ -199,8 +208,10 @@ impl SegmentWriter {
             let ts_raw = raw.len();
             let ts = self.zstd.compress(&raw)?;
             raw.clear();
-            encoding::put_values(&mut raw, &p.values, start..end);
-            let vals = self.zstd.compress(&raw)?;
+            let vals = match encoding::put_values(&mut raw, &p.values, start..end) {
+                Redundancy::Some => self.zstd.compress(&raw)?,
+                Redundancy::Little => self.zstd_fast.compress(&raw)?,
+            };
             let mut h = crc32fast::Hasher::new();
             h.update(&ts);
             h.update(&vals);
