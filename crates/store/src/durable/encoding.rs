@@ -81,6 +81,29 @@ fn second_differences(v: &[i64]) -> impl Iterator<Item = u64> + Clone + '_ {
     })
 }
 
+/// Writes integers as first | packed first differences, at `width` (from
+/// [`first_differences`]).
+fn put_first_differences(out: &mut Vec<u8>, v: &[i64], width: u8) {
+    out.put_i64(v.first().copied().unwrap_or(0));
+    pack_at(out, width, first_differences(v));
+}
+
+/// Reads `n` integers written by [`put_first_differences`], calling `f` on each.
+fn get_first_differences(
+    r: &mut Reader<'_>,
+    n: usize,
+    mut f: impl FnMut(i64),
+) -> Result<(), Malformed> {
+    let mut x = r.i64("first value")?;
+    if n > 0 {
+        f(x);
+    }
+    unpack(r, n.saturating_sub(1), |z| {
+        x = x.wrapping_add(unzigzag(z));
+        f(x);
+    })
+}
+
 /// Writes integers as first | first delta | packed second differences, the second
 /// differences at `width` (from [`second_differences`]).
 fn put_second_differences(out: &mut Vec<u8>, v: &[i64], width: u8) {
@@ -236,8 +259,7 @@ pub(crate) fn put_doubles(out: &mut Vec<u8>, v: &[f64]) -> Redundancy {
             } else {
                 out.put_u8(DEC);
                 out.put_u8(e as u8);
-                out.put_i64(ints.first().copied().unwrap_or(0));
-                pack_at(out, steps, first_differences(&ints));
+                put_first_differences(out, &ints, steps);
             }
             out.put_u32(exceptions.len() as u32);
             for (i, bits) in exceptions {
@@ -275,15 +297,8 @@ pub(crate) fn get_doubles(
         DEC => {
             let e = r.u8("decimal exponent")? as usize;
             let p = *POW10.get(e).ok_or(r.err("decimal exponent"))?;
-            let mut acc = r.i64("first decimal")?;
             let base = out.len();
-            if n > 0 {
-                out.push(acc as f64 / p);
-            }
-            unpack(r, n.saturating_sub(1), |z| {
-                acc = acc.wrapping_add(unzigzag(z));
-                out.push(acc as f64 / p);
-            })?;
+            get_first_differences(r, n, |x| out.push(x as f64 / p))?;
             get_exceptions(r, &mut out[base..])
         }
         DEC2 => {
@@ -324,21 +339,13 @@ fn get_exceptions(r: &mut Reader<'_>, block: &mut [f64]) -> Result<(), Malformed
 
 /// Encodes signed integers as packed zigzag deltas.
 pub(crate) fn put_ints(out: &mut Vec<u8>, v: &[i64]) {
-    out.put_i64(v.first().copied().unwrap_or(0));
-    pack(out, first_differences(v));
+    put_first_differences(out, v, packed_width(first_differences(v)));
 }
 
 /// Decodes `n` signed integers.
 pub(crate) fn get_ints(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), Malformed> {
-    let mut acc = r.i64("first int")?;
     out.reserve(n);
-    if n > 0 {
-        out.push(acc);
-    }
-    unpack(r, n.saturating_sub(1), |z| {
-        acc = acc.wrapping_add(unzigzag(z));
-        out.push(acc);
-    })
+    get_first_differences(r, n, |x| out.push(x))
 }
 
 /// Encodes strings as a block dictionary plus packed indexes.

@@ -138,7 +138,7 @@ pub(crate) struct SegmentWriter {
     /// more than compressing a small block in profiles of a flush.
     zstd: zstd::bulk::Compressor<'static>,
     /// The same for columns compressed at [`ZSTD_FAST_LEVEL`]; zstd allocates its tables on
-    /// first use, so a file without such columns pays nothing for it.
+    /// first use, so a file without such columns pays only for the empty context.
     zstd_fast: zstd::bulk::Compressor<'static>,
 }
 
