@@ -173,6 +173,11 @@ impl Points {
         Points { ts, values }
     }
 
+    /// Points that fit in the timestamp column's capacity beyond those held.
+    pub(crate) fn spare(&self) -> usize {
+        self.ts.capacity() - self.ts.len()
+    }
+
     /// Whether `n` more points fit in the columns' capacity, so appending them moves
     /// nothing already held.
     pub(crate) fn has_room_for(&self, n: usize) -> bool {

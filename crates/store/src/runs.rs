@@ -7,15 +7,19 @@
 //!          each run a Points (sorted columns), run i's last < run i+1's first
 //! ```
 //!
-//! Appends after the last point fill the last run. Once it holds [`RUN_POINTS`] and has no
-//! room left, the next append starts a new run with room for [`RUN_POINTS`], so a series
-//! written in order never reallocates (and copies, and faults in afresh) its growing
-//! columns: each point is copied into the head once. A batch that falls in a gap between two runs
-//! is appended to the run before it while that run is small. A batch that falls between two
-//! consecutive points of one run (two writers' stretches that an append joined) splits the
-//! run there, once, instead of merging with it. A batch that overlaps runs is
-//! merged with them (the batch wins on equal timestamps) and the result is cut into runs of
-//! at most [`RUN_POINTS`], so the next late write into that stretch costs at most that much.
+//! A batch after the last point, or in a gap between two runs, goes into the run before it
+//! while that run's columns have room (it moves nothing there). When they have none, the
+//! batch starts a new run with twice the room of the full one (up to [`RUN_POINTS`])
+//! instead of growing it, so a series written in order never reallocates (and copies, and
+//! faults in afresh) its columns: each point is copied into the head once, and a sparse
+//! series gets small runs. Inside the series, only one run less than half full is made
+//! this way at a time (a writer going backwards in small batches would otherwise reserve
+//! room per batch); past that, a batch joins a small run before it or stands as its own
+//! run. A batch that falls between two consecutive points of one run (two writers'
+//! stretches that an append joined) splits the run there, once, instead of merging with
+//! it. A batch that overlaps runs is merged with them (the batch wins on equal timestamps)
+//! and the result is cut into runs of at most [`RUN_POINTS`], so the next late write into
+//! that stretch costs at most that much.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -101,19 +105,41 @@ impl Runs {
         self.len += batch.len();
         let after_last = i == self.runs.len();
         let max_run = self.max_run;
-        match i.checked_sub(1).and_then(|k| self.runs.get_mut(k)) {
-            Some(prev) if prev.len() + batch.len() <= max_run => prev.append(batch),
-            // The last run takes appends while its columns have room: they move nothing.
-            Some(prev) if after_last && prev.has_room_for(batch.len()) => prev.append(batch),
-            // A full last run: the next one gets room for `max_run` points up front, so
-            // in-order appends fill it without reallocating.
-            Some(_) if after_last => {
-                let mut run = Points::with_capacity(self.value_type, max_run.max(batch.len()));
-                run.append(batch);
-                self.runs.push(run);
-            }
-            _ => self.runs.insert(i, batch),
+        let Some(k) = i.checked_sub(1) else {
+            // The series' first points, or points before its first run.
+            self.runs.insert(i, batch);
+            return;
+        };
+        let prev = &mut self.runs[k];
+        let fits = prev.len() + batch.len() <= max_run;
+        // A run takes the batch while its columns have room: that moves nothing. The last
+        // run may pass `max_run` only when it was made for a bigger batch.
+        if prev.has_room_for(batch.len()) && (fits || after_last) {
+            prev.append(batch);
+            return;
         }
+        // No room: a new run with twice the room of the one before (up to `max_run`)
+        // rather than growing that one, which would copy its points once more and fault in
+        // fresh memory for them. Inner runs get it only while no other inner run is less
+        // than half full, so a writer going backwards in small batches (each landing right
+        // after the same run) reserves once, not per batch.
+        let room = (2 * prev.len()).min(max_run).max(batch.len());
+        if after_last || !self.sparse_inner_run() {
+            let mut run = Points::with_capacity(self.value_type, room);
+            run.append(batch);
+            self.runs.insert(i, run);
+        } else if fits {
+            self.runs[k].append(batch);
+        } else {
+            self.runs.insert(i, batch);
+        }
+    }
+
+    /// Whether a run other than the last is less than half full: the slack
+    /// [`Self::insert_in_gap`] allows one of per series, besides the last run's.
+    fn sparse_inner_run(&self) -> bool {
+        let inner = self.runs.len().saturating_sub(1);
+        self.runs[..inner].iter().any(|r| r.spare() > r.len())
     }
 
     /// Merges `batch` with the runs it overlaps and puts the result back in pieces of at
@@ -330,23 +356,59 @@ mod tests {
     }
 
     #[test]
-    fn in_order_writes_stay_one_run_and_gap_writes_join_the_run_before() {
+    fn in_order_writes_fill_runs_made_with_room_and_gap_writes_join_the_run_before() {
         let mut r = small(4);
         for k in 0..10 {
             r.upsert(pts(&[100 + 2 * k, 101 + 2 * k], &[1., 2.]));
         }
-        // 20 points in order: full runs of 4, each made with room for 4, never grown.
-        assert_eq!(r.runs.len(), 5, "{:?}", r.runs);
-        assert!(r.runs.iter().all(|p| p.len() == 4));
+        // 20 points in order: the first batch as it came, then runs made with room for 4
+        // and filled, never grown.
+        let lens: Vec<usize> = r.runs.iter().map(Points::len).collect();
+        assert_eq!(lens, [2, 4, 4, 4, 4, 2], "{:?}", r.runs);
         assert!(r.runs[1..].iter().all(|p| p.ts.capacity() == 4));
         r.upsert(pts(&[1, 2], &[1., 2.]));
         r.upsert(pts(&[3], &[3.]));
+        r.upsert(pts(&[4], &[4.]));
         assert_eq!(
             r.runs.len(),
-            6,
-            "a write into the gap joins the small run before it"
+            8,
+            "late points start one run with room after the first, then fill it"
         );
+        assert_eq!(r.runs[1].ts, [3, 4]);
         assert_well_formed(&r);
+    }
+
+    #[test]
+    fn a_second_stretch_fills_runs_made_with_room_and_a_backward_writer_reserves_once() {
+        let mut r = small(6);
+        // Writer B far in the future, then writer A's stretch in order, in pairs.
+        r.upsert(pts(&[1000, 1001], &[1., 2.]));
+        for k in 0..12 {
+            r.upsert(pts(&[10 + 2 * k, 11 + 2 * k], &[1., 2.]));
+        }
+        assert_well_formed(&r);
+        let inner = &r.runs[..r.runs.len() - 1];
+        let lens: Vec<usize> = inner.iter().map(Points::len).collect();
+        assert_eq!(lens, [2, 4, 6, 6, 6], "{:?}", r.runs);
+        // Each run was made with room for exactly what it holds: none grew (by doubling,
+        // 2 -> 4 -> 8, a run would have room for 8).
+        assert!(
+            inner.iter().all(|p| p.ts.capacity() == p.len()),
+            "{inner:?}"
+        );
+
+        // A writer going backwards one point at a time right after a full run: one run
+        // with room, then runs of just their points.
+        let mut r = small(8);
+        r.upsert(pts(&[1000], &[1.]));
+        r.upsert(pts(&(0..8).collect::<Vec<_>>(), &[1.; 8]));
+        for t in (100..110).rev() {
+            r.upsert(pts(&[t], &[1.]));
+        }
+        assert_well_formed(&r);
+        let reserved = r.runs.iter().filter(|p| p.ts.capacity() == 8).count();
+        assert!(reserved <= 2, "{reserved} runs with room: {:?}", r.runs);
+        assert!(r.runs.iter().map(|p| p.ts.capacity()).sum::<usize>() <= 8 + 8 + 8 + 10);
     }
 
     #[test]
@@ -364,20 +426,21 @@ mod tests {
     fn a_batch_between_two_points_of_a_run_splits_it_instead_of_merging() {
         let mut r = small(20);
         let stretch = |from: i64| -> Vec<i64> { (from..from + 10).collect() };
-        // Writer A, then writer B far ahead: B's append joins A's run (it is after the last).
+        // Writer A twice, then writer B far ahead: B's append joins A's second run, which
+        // was made with room (it is after the last point).
         r.upsert(pts(&stretch(0), &[1.; 10]));
+        r.upsert(pts(&[10, 11, 12], &[1.; 3]));
         r.upsert(pts(&stretch(1000), &[2.; 10]));
-        assert_eq!(r.runs.len(), 1);
+        assert_eq!(r.runs.len(), 2, "{:?}", r.runs);
         // A continues between its last point and B's first: the run is split there, and
-        // the batch takes the gap (too large to join A's run). A merge would have rewritten
-        // all 31 points.
-        let more: Vec<i64> = (10..21).collect();
+        // the batch joins A's part in its room. A merge would have rewritten all 34 points.
+        let more: Vec<i64> = (13..24).collect();
         r.upsert(pts(&more, &[3.; 11]));
         assert_eq!(r.runs.len(), 3, "{:?}", r.runs);
-        assert_eq!(r.runs[1].ts, more);
+        assert_eq!(r.runs[1].ts, (10..24).collect::<Vec<_>>());
         assert_eq!(r.runs[2].ts, stretch(1000), "B's stretch untouched");
         assert_well_formed(&r);
-        assert_eq!(r.len, 31);
+        assert_eq!(r.len, 34);
     }
 
     #[test]
@@ -388,9 +451,9 @@ mod tests {
         for (t, v) in ts.iter().zip(&vs) {
             r.upsert(pts(&[*t], &[*v]));
         }
-        assert_eq!(r.runs.len(), 3);
+        // Runs of 1, 2, 4 and the last 3: each new run has twice the room of the one before.
         let offsets: Vec<usize> = r.timestamp_runs().map(|(at, _)| at).collect();
-        assert_eq!(offsets, vec![0, 4, 8]);
+        assert_eq!(offsets, vec![0, 1, 3, 7]);
         let (inside, range) = r.column(5..7);
         assert!(matches!(inside, Cow::Borrowed(_)));
         assert_eq!(inside.ts[range], [5, 6]);

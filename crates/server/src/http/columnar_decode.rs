@@ -141,10 +141,11 @@ fn tag_entry(mut buf: &[u8]) -> Option<(&str, &str)> {
 fn columns(mut buf: &[u8]) -> Option<(Vec<i64>, Values)> {
     let mut ts = Vec::with_capacity(timestamp_room(buf));
     let mut values: Option<Values> = None;
+    let mut last_seconds = LastSeconds::default();
     while !buf.is_empty() {
         // Timestamps are most of a request's bytes: read the layout clients write without
         // the general field walk (three keys and three varints through prost per point).
-        if let Some((seconds, nanos, rest)) = usual_timestamp(buf) {
+        if let Some((seconds, nanos, rest)) = usual_timestamp(buf, &mut last_seconds) {
             ts.push(checked_nanos(seconds, nanos)?);
             buf = rest;
             continue;
@@ -165,7 +166,10 @@ fn columns(mut buf: &[u8]) -> Option<(Vec<i64>, Values)> {
 /// 0x10 <nanos>`: both fields once, in order, the length in one byte. Returns the two
 /// fields and the bytes after the entry, or `None` for any other layout, which
 /// [`timestamp`] reads (or refuses) instead.
-fn usual_timestamp(buf: &[u8]) -> Option<(i64, i64, &[u8])> {
+fn usual_timestamp<'a>(
+    buf: &'a [u8],
+    last_seconds: &mut LastSeconds,
+) -> Option<(i64, i64, &'a [u8])> {
     // A length of 128 or more takes two bytes: not this layout.
     let [0x0a, len @ 0..0x80, 0x08, ref rest @ ..] = *buf else {
         return None;
@@ -174,7 +178,7 @@ fn usual_timestamp(buf: &[u8]) -> Option<(i64, i64, &[u8])> {
     // The varints are read from the whole buffer (so the 8-byte read applies near the
     // entry's end); the entry must end exactly where they do.
     let mut rest = rest;
-    let seconds = varint(&mut rest)?;
+    let seconds = last_seconds.read(&mut rest)?;
     let [0x10, ref rest @ ..] = *rest else {
         return None;
     };
@@ -182,6 +186,53 @@ fn usual_timestamp(buf: &[u8]) -> Option<(i64, i64, &[u8])> {
     let nanos = varint(&mut rest)?;
     // int64 on the wire: the varint's bits are the two's complement value.
     (buf.len() - rest.len() == end).then_some((seconds as i64, nanos as i64, rest))
+}
+
+/// The seconds varint of the previous timestamp entry and its bytes. At 1 kHz a thousand
+/// entries in a row carry the same seconds: an entry whose next bytes are the same varint
+/// (the masked bytes end with the varint's last byte, so they are the whole varint) reuses
+/// the value instead of decoding it again.
+#[derive(Debug, Default)]
+struct LastSeconds {
+    /// The varint's bytes, little-endian in a word; `mask` covers them.
+    bytes: u64,
+    mask: u64,
+    /// Its length in bytes; 0 while nothing is remembered.
+    len: usize,
+    value: u64,
+}
+
+impl LastSeconds {
+    /// The varint at the start of `buf` (advancing past it), from memory when its bytes
+    /// are the previous ones.
+    fn read(&mut self, buf: &mut &[u8]) -> Option<u64> {
+        let word = buf
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes);
+        if let Some(word) = word {
+            if self.len > 0 && word & self.mask == self.bytes {
+                *buf = &buf[self.len..];
+                return Some(self.value);
+            }
+        }
+        let before = buf.len();
+        let value = varint(buf)?;
+        let len = before - buf.len();
+        *self = match word {
+            Some(word) if len < 8 => {
+                let mask = (1u64 << (8 * len)) - 1;
+                LastSeconds {
+                    bytes: word & mask,
+                    mask,
+                    len,
+                    value,
+                }
+            }
+            _ => LastSeconds::default(),
+        };
+        Some(value)
+    }
 }
 
 /// A varint read from a slice; `None` where prost would refuse it (cut short, or more
@@ -423,6 +474,52 @@ mod tests {
             let mut ours = &bytes[..];
             prop_assert_eq!(super::varint(&mut ours), Some(value));
             prop_assert_eq!(ours.len(), bytes.len() - len);
+        }
+
+        /// Runs of equal seconds (read from memory) mixed with seconds whose varints share
+        /// leading bytes or differ only in length decode as prost decodes them.
+        #[test]
+        fn repeated_seconds_decode_as_prost_does(
+            picks in prop::collection::vec((0usize..8, 0i64..1_000_000_000), 1..40),
+            values in any::<bool>(),
+        ) {
+            const SECONDS: [i64; 8] = [0, 1, 127, 128, 16_384, 1_700_000_000, 1_700_000_128, -1];
+            let timestamps: Vec<columnar::Timestamp> = picks
+                .iter()
+                .map(|&(i, nanos)| columnar::Timestamp { seconds: Some(SECONDS[i]), nanos: Some(nanos) })
+                .collect();
+            let n = timestamps.len();
+            let request = WriteBatchesRequest {
+                batches: vec![columnar::RecordsBatch {
+                    channel: "c".to_string(),
+                    tags: HashMap::new(),
+                    points: Some(columnar::Points {
+                        timestamps,
+                        values: values.then(|| columnar::Values::DoublePoints(columnar::DoublePoints { points: vec![1.5; n] })),
+                    }),
+                }],
+                data_source_rid: "ri.a.b.dataset.x".to_string(),
+            };
+            let raw = request.encode_to_vec();
+            prop_assert_eq!(decode(&raw), reference(&raw));
+        }
+
+        /// Varints read one after another through the memory of the last one read back as
+        /// prost reads them, whether or not they repeat.
+        #[test]
+        fn remembered_varints_read_back(picks in prop::collection::vec(0usize..6, 1..20), tail in prop::collection::vec(any::<u8>(), 0..10)) {
+            const VALUES: [u64; 6] = [0, 5, 300, 1 << 35, 1 << 56, u64::MAX];
+            let mut bytes = Vec::new();
+            for &i in &picks {
+                prost::encoding::encode_varint(VALUES[i], &mut bytes);
+            }
+            bytes.extend_from_slice(&tail);
+            let mut last = super::LastSeconds::default();
+            let mut ours = &bytes[..];
+            for &i in &picks {
+                prop_assert_eq!(last.read(&mut ours), Some(VALUES[i]));
+            }
+            prop_assert_eq!(ours, &tail[..]);
         }
 
         /// Damaged bytes never panic, and whatever the fast path accepts, prost and
