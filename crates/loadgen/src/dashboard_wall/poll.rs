@@ -4,7 +4,7 @@
 //! A round that takes longer than `minDelay` starts the next at once: what a saturated
 //! server can deliver is reported against what was wanted.
 
-use super::observe::{newest_full, Received};
+use super::observe::{newest_boundary_full, newest_full, Boundaries, Received};
 use super::panels::Panel;
 use super::writes::wall_nanos;
 use serde_json::json;
@@ -41,6 +41,8 @@ pub(crate) async fn run_poller(
 ) -> PollerReport {
     let mut report = PollerReport::default();
     let window = window_secs as i64 * 1_000_000_000;
+    // This poller's panels, refreshed in order: a new boundary is a change since the last.
+    let mut boundaries = Boundaries::default();
     while Instant::now() < until {
         let round = Instant::now();
         for &panel in &indices {
@@ -85,6 +87,7 @@ pub(crate) async fn run_poller(
                     panel,
                     at,
                     newest: newest_full(&result, Some(end)),
+                    revealed: boundaries.reveal(panel, newest_boundary_full(&result)),
                 }),
             }
         }

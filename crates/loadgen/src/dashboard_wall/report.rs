@@ -6,6 +6,11 @@
 //! carried the point (so a slow write acknowledgement, e.g. an fsync stall, is told apart
 //! from the streaming path). A result that arrives before its write's acknowledgement
 //! counts 0 from the acknowledgement.
+//!
+//! Ranges show no point time, so their staleness is bracketed (the newest write
+//! acknowledged, or sent, when the result was computed). A ranges result that shows a
+//! range boundary first (see `observe`) is also timed from the write that carried that
+//! boundary's point: how long the change took to show, from its write's acknowledgement.
 
 use super::observe::{Newest, Received};
 use super::panels::{Panel, PanelKind};
@@ -103,6 +108,12 @@ pub(crate) struct Delivery {
     /// then counted as covered) instead of the newest acknowledged by then: the two bracket
     /// the truth for such results. Sorted.
     pub(crate) from_ack_low_ms: Vec<f64>,
+    /// Staleness from the ack of the write that carried a range boundary, for the results
+    /// showing one first (`Received::revealed`), ms, sorted. The boundary is a point such a
+    /// result covers but not always its newest, so this is not below the truth: a change
+    /// written between two updates waits for the next, up to `minDelay` (the server sends
+    /// ranges appends every update round, changed or not).
+    pub(crate) from_boundary_ms: Vec<f64>,
     /// Panels silent longer than `silence_bound_ms` at some point of the interval.
     pub(crate) starved: usize,
     /// The longest silence of any panel, ms.
@@ -123,6 +134,7 @@ pub(crate) fn delivery(
     let mut from_ack_ms = Vec::new();
     let mut end_to_end_ms = Vec::new();
     let mut from_ack_low_ms = Vec::new();
+    let mut from_boundary_ms = Vec::new();
     let mut updates = 0;
     for r in received {
         if let Some(times) = by_panel.get_mut(r.panel as usize) {
@@ -132,6 +144,10 @@ pub(crate) fn delivery(
             continue;
         }
         updates += 1;
+        // Before the bracket, which skips results it cannot place (a full range list).
+        if let Some(t) = r.revealed {
+            from_boundary_ms.push(since_ack(r.at, log.carrying(t).map(|e| e.ack_wall)));
+        }
         // The ack of the write whose point is the newest covered, and (for results showing
         // no point time) of the newest write in flight when the result was computed.
         let (newest, ack, low_ack) = match r.newest {
@@ -149,11 +165,9 @@ pub(crate) fn delivery(
             },
             Newest::Unknown => continue,
         };
-        // Not acknowledged yet when the result arrived: 0 from the acknowledgement.
-        let since_ack = |ack: Option<i64>| (r.at - ack.unwrap_or(r.at).min(r.at)) as f64 * 1e-6;
-        from_ack_low_ms.push(since_ack(low_ack));
+        from_ack_low_ms.push(since_ack(r.at, low_ack));
         end_to_end_ms.push((r.at - newest) as f64 * 1e-6);
-        let from_ack = since_ack(ack);
+        let from_ack = since_ack(r.at, ack);
         from_ack_ms.push(from_ack);
         let kind = kinds.get(r.panel as usize);
         if let Some((_, samples)) = from_ack_by_kind.iter_mut().find(|(k, _)| Some(k) == kind) {
@@ -184,6 +198,7 @@ pub(crate) fn delivery(
     from_ack_ms.sort_by(f64::total_cmp);
     end_to_end_ms.sort_by(f64::total_cmp);
     from_ack_low_ms.sort_by(f64::total_cmp);
+    from_boundary_ms.sort_by(f64::total_cmp);
     from_ack_by_kind.retain(|(_, samples)| !samples.is_empty());
     for (_, samples) in &mut from_ack_by_kind {
         samples.sort_by(f64::total_cmp);
@@ -194,9 +209,16 @@ pub(crate) fn delivery(
         end_to_end_ms,
         from_ack_by_kind,
         from_ack_low_ms,
+        from_boundary_ms,
         starved,
         longest_gap_ms: longest_gap as f64 * 1e-6,
     }
+}
+
+/// Ms from the acknowledgement `ack` to the receipt `at`; a result that arrived before its
+/// write's acknowledgement (or whose write is not in the log) counts 0.
+fn since_ack(at: i64, ack: Option<i64>) -> f64 {
+    (at - ack.unwrap_or(at).min(at)) as f64 * 1e-6
 }
 
 /// Server (and load generator) CPU over an interval.
@@ -334,6 +356,14 @@ impl ModeFigures<'_> {
                 }
             );
         }
+        if ranges {
+            let _ = writeln!(
+                out,
+                "                 threshold ranges from boundaries: {} from ack, {} samples (the results\n                 first showing a range start or end, from the write that carried that point)",
+                spread(&d.from_boundary_ms),
+                count(d.from_boundary_ms.len() as u64)
+            );
+        }
         let _ = writeln!(
             out,
             "  starved panels {} of {} (silent > {} while their channel got data); longest silence {}",
@@ -420,12 +450,14 @@ mod tests {
                 panel: 0,
                 at: 270 * ms,
                 newest: Newest::Point(150 * ms),
+                revealed: None,
             },
             // Ranges computed at 240 ms: the newest acknowledged write then is the first.
             Received {
                 panel: 1,
                 at: 260 * ms,
                 newest: Newest::ComputedAt(240 * ms),
+                revealed: None,
             },
         ];
         let interval = Interval {
@@ -446,8 +478,69 @@ mod tests {
         );
         // Computed at 240 ms, while the second write (acknowledged at 250 ms) was in flight.
         assert_eq!(d.from_ack_low_ms, vec![10.0, 20.0]);
+        assert!(d.from_boundary_ms.is_empty());
         // Panel 0 silent from 270 ms to the end (730 ms), panel 1 from 260 ms (740 ms).
         assert_eq!(d.starved, 2);
         assert_eq!(d.longest_gap_ms, 740.0);
+    }
+
+    #[test]
+    fn a_revealed_boundary_is_timed_from_the_write_that_carried_it() {
+        let ms = 1_000_000;
+        let write = |last_ts: i64, sent_wall: i64, ack_wall: i64| WriteEntry {
+            last_ts: last_ts * ms,
+            sent_wall: sent_wall * ms,
+            ack_wall: ack_wall * ms,
+        };
+        // Points up to 100 ms, 200 ms, 300 ms, each acknowledged 10-40 ms after sending.
+        let log = WriteLog {
+            entries: vec![
+                write(100, 100, 110),
+                write(200, 200, 240),
+                write(300, 300, 310),
+            ],
+            failed: 0,
+            points: 0,
+        };
+        let ranges = |at: i64, newest: Newest, revealed: Option<i64>| Received {
+            panel: 0,
+            at: at * ms,
+            newest,
+            revealed: revealed.map(|t| t * ms),
+        };
+        let received = [
+            // A range starting at 150 ms (second write, acked at 240 ms) shown at 290 ms;
+            // computed at 260 ms, so the bracket says 50 ms at most, 50 ms at least.
+            ranges(290, Newest::ComputedAt(260 * ms), Some(150)),
+            // An end at 250 ms (third write) shown before that write's ack: 0 (the bracket:
+            // 65 ms at most, from the second write's ack; 0 at least).
+            ranges(305, Newest::ComputedAt(305 * ms), Some(250)),
+            // A full range list (no bracket) showing a boundary at 90 ms (first write).
+            ranges(400, Newest::Unknown, Some(90)),
+            // An append re-sending old boundaries: bracket only.
+            ranges(420, Newest::ComputedAt(410 * ms), None),
+            // Outside the measured interval: not counted at all.
+            ranges(2_000, Newest::ComputedAt(1_990 * ms), Some(280)),
+        ];
+        let interval = Interval {
+            start: 0,
+            end: 1000 * ms,
+        };
+        let d = delivery(
+            &received,
+            &[PanelKind::ThresholdRanges],
+            &log,
+            interval,
+            1e6,
+        );
+        assert_eq!(d.updates, 4);
+        assert_eq!(d.from_boundary_ms, vec![0.0, 50.0, 290.0]);
+        // The bracket is as before, for the three results it can place.
+        assert_eq!(d.from_ack_ms, vec![50.0, 65.0, 110.0]);
+        assert_eq!(d.from_ack_low_ms, vec![0.0, 50.0, 110.0]);
+        assert_eq!(
+            d.from_ack_by_kind,
+            vec![(PanelKind::ThresholdRanges, vec![50.0, 65.0, 110.0])]
+        );
     }
 }

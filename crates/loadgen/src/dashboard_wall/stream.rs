@@ -5,7 +5,9 @@
 //! Every frame is parsed with the upstream wire types (`sightline_wire`); a frame that does
 //! not parse, or parses to a variant the types do not know, is counted as a parse failure.
 
-use super::observe::{newest_append, newest_full, Received};
+use super::observe::{
+    newest_append, newest_boundary_append, newest_boundary_full, newest_full, Boundaries, Received,
+};
 use super::panels::Panel;
 use super::writes::wall_nanos;
 use futures::{SinkExt, StreamExt};
@@ -91,6 +93,8 @@ pub(crate) async fn run_connection(
     let ids: HashMap<uuid::Uuid, u32> =
         indices.iter().map(|&i| (uuid::Uuid::new_v4(), i)).collect();
     let mut seen_full: HashMap<uuid::Uuid, bool> = HashMap::with_capacity(ids.len());
+    // A panel lives on one connection, so its results arrive here in order.
+    let mut boundaries = Boundaries::default();
     let entries: Vec<(&uuid::Uuid, &u32)> = ids.iter().collect();
     for chunk in entries.chunks(subs_per_message.max(1)) {
         let subscribe: serde_json::Map<String, serde_json::Value> = chunk
@@ -193,7 +197,7 @@ pub(crate) async fn run_connection(
                 let Some(&panel) = ids.get(&update.subscription_id) else {
                     continue;
                 };
-                let newest = match &update.update {
+                let (newest, boundary) = match &update.update {
                     SubscriptionUpdate::Full(full) => {
                         if !seen_full
                             .insert(update.subscription_id, true)
@@ -209,7 +213,10 @@ pub(crate) async fn run_connection(
                             report.parse_failures += 1;
                             continue;
                         }
-                        newest_full(&full.result, None)
+                        (
+                            newest_full(&full.result, None),
+                            newest_boundary_full(&full.result),
+                        )
                     }
                     SubscriptionUpdate::Append(append) => {
                         if matches!(
@@ -221,7 +228,10 @@ pub(crate) async fn run_connection(
                             report.parse_failures += 1;
                             continue;
                         }
-                        newest_append(&append.result, nanos(&append.end))
+                        (
+                            newest_append(&append.result, nanos(&append.end)),
+                            newest_boundary_append(&append.result),
+                        )
                     }
                     SubscriptionUpdate::Error(e) => {
                         report.update_errors += 1;
@@ -239,7 +249,12 @@ pub(crate) async fn run_connection(
                         continue;
                     }
                 };
-                report.received.push(Received { panel, at, newest });
+                report.received.push(Received {
+                    panel,
+                    at,
+                    newest,
+                    revealed: boundaries.reveal(panel, boundary),
+                });
             }
             ServerMessage::Health(HealthMessage::Ping(ping)) => {
                 report.pings += 1;
