@@ -19,7 +19,9 @@
 //! stretches that an append joined) splits the run there, once, instead of merging with
 //! it. A batch that overlaps runs is merged with them (the batch wins on equal timestamps)
 //! and the result is cut into runs of at most [`RUN_POINTS`], so the next late write into
-//! that stretch costs at most that much.
+//! that stretch costs at most that much. A batch is placed by checking the gap after the
+//! last run and after the run the latest inner batch went into before any binary search
+//! over the runs (each step of which reads another run's columns).
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -39,6 +41,9 @@ pub(crate) struct Runs {
     len: usize,
     /// [`RUN_POINTS`], smaller in tests so a few points exercise every case.
     max_run: usize,
+    /// The inner run the latest batch before the last run went into: a second writer's
+    /// next batch usually lands right after it. Only a guess, checked before use.
+    inner_front: usize,
 }
 
 impl Runs {
@@ -49,6 +54,7 @@ impl Runs {
             value_type: vt,
             len: 0,
             max_run: RUN_POINTS,
+            inner_front: 0,
         }
     }
 
@@ -65,13 +71,7 @@ impl Runs {
         let (Some(&first), Some(&last)) = (batch.ts.first(), batch.ts.last()) else {
             return;
         };
-        // Runs i.. end at or after `first`; runs ..j start at or before `last`.
-        let i = self
-            .runs
-            .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
-        let j = self
-            .runs
-            .partition_point(|r| r.ts.first().is_some_and(|&t| t <= last));
+        let (i, j) = self.locate(first, last);
         let before = self.len;
         if i >= j {
             self.insert_in_gap(i, batch);
@@ -88,6 +88,37 @@ impl Runs {
         debug_assert!(self.len >= before);
     }
 
+    /// Runs `i..` end at or after `first`; runs `..j` start at or before `last`. The gaps
+    /// after the last run and after the inner front are tried first: a binary search
+    /// touches a run's columns per step, each a likely cache miss, and was 4 % of the
+    /// server's CPU under a columnar write.
+    fn locate(&self, first: i64, last: i64) -> (usize, usize) {
+        let gap_after = |k: usize| {
+            let ends_before = self.runs.get(k)?.ts.last().is_some_and(|&t| t < first);
+            let next_starts_after = self
+                .runs
+                .get(k + 1)
+                .is_none_or(|r| r.ts.first().is_some_and(|&t| t > last));
+            (ends_before && next_starts_after).then_some(k + 1)
+        };
+        if let Some(g) = self
+            .runs
+            .len()
+            .checked_sub(1)
+            .and_then(gap_after)
+            .or_else(|| gap_after(self.inner_front))
+        {
+            return (g, g);
+        }
+        let i = self
+            .runs
+            .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
+        let j = self
+            .runs
+            .partition_point(|r| r.ts.first().is_some_and(|&t| t <= last));
+        (i, j)
+    }
+
     /// Where run `i` would be split for a batch spanning `[first, last]` that overlaps
     /// only run `i` (`j == i + 1`) and holds none of its timestamps: the index of the
     /// run's first point after `last`.
@@ -102,13 +133,22 @@ impl Runs {
 
     /// `batch` lies strictly between run `i - 1` and run `i`.
     fn insert_in_gap(&mut self, i: usize, batch: Points) {
+        let after_last = i == self.runs.len();
+        let into = self.put_in_gap(i, batch);
+        if !after_last {
+            self.inner_front = into;
+        }
+    }
+
+    /// [`Self::insert_in_gap`]'s placement; returns the index of the run that took `batch`.
+    fn put_in_gap(&mut self, i: usize, batch: Points) -> usize {
         self.len += batch.len();
         let after_last = i == self.runs.len();
         let max_run = self.max_run;
         let Some(k) = i.checked_sub(1) else {
             // The series' first points, or points before its first run.
             self.runs.insert(i, batch);
-            return;
+            return i;
         };
         let prev = &mut self.runs[k];
         let fits = prev.len() + batch.len() <= max_run;
@@ -116,7 +156,7 @@ impl Runs {
         // run may pass `max_run` only when it was made for a bigger batch.
         if prev.has_room_for(batch.len()) && (fits || after_last) {
             prev.append(batch);
-            return;
+            return k;
         }
         // No room: a new run with twice the room of the one before (up to `max_run`)
         // rather than growing that one, which would copy its points once more and fault in
@@ -128,10 +168,13 @@ impl Runs {
             let mut run = Points::with_capacity(self.value_type, room);
             run.append(batch);
             self.runs.insert(i, run);
+            i
         } else if fits {
             self.runs[k].append(batch);
+            k
         } else {
             self.runs.insert(i, batch);
+            i
         }
     }
 
@@ -484,8 +527,55 @@ mod tests {
         assert_eq!(last, vec![25, 30, 40]);
     }
 
+    /// [`Runs::locate`] (with its guesses) gives what the two binary searches give.
+    fn assert_locates_as_a_search_does(runs: &Runs, batch: &Points) {
+        let (Some(&first), Some(&last)) = (batch.ts.first(), batch.ts.last()) else {
+            return;
+        };
+        let i = runs
+            .runs
+            .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
+        let j = runs
+            .runs
+            .partition_point(|r| r.ts.first().is_some_and(|&t| t <= last));
+        assert_eq!(
+            runs.locate(first, last),
+            (i, j),
+            "[{first}, {last}] in {:?}",
+            runs.runs
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Writers each going forward through their own stretch (the guesses' case), with
+        /// now and then a late batch, read back as a map of latest values.
+        #[test]
+        fn writers_on_their_own_stretches_match_a_map(
+            steps in prop::collection::vec((0usize..3, 1i64..6, any::<bool>()), 1..80),
+            max_run in 1usize..9,
+        ) {
+            let mut runs = small(max_run);
+            let mut model = BTreeMap::new();
+            let mut next = [0i64, 1_000, 2_000];
+            for (writer, n, late) in steps {
+                let from = if late { next[writer] - 3 * n } else { next[writer] };
+                let ts: Vec<i64> = (from..from + n).collect();
+                next[writer] = next[writer].max(from + n);
+                let v: Vec<f64> = ts.iter().map(|&t| (t % 7) as f64).collect();
+                for (&t, &x) in ts.iter().zip(&v) {
+                    model.insert(t, x);
+                }
+                let batch = Points::normalize(ts, Values::Double(v));
+                assert_locates_as_a_search_does(&runs, &batch);
+                runs.upsert(batch);
+                assert_well_formed(&runs);
+            }
+            let (ts, v): (Vec<i64>, Vec<f64>) = model.iter().map(|(&t, &x)| (t, x)).unzip();
+            prop_assert_eq!(&*runs.contiguous(), &pts(&ts, &v));
+        }
+
         /// Any sequence of batches gives what a map from timestamp to the latest value
         /// gives, and every read agrees with that map.
         #[test]
@@ -502,7 +592,9 @@ mod tests {
                 for &(t, x) in &batch {
                     model.insert(t, x);
                 }
-                runs.upsert(Points::normalize(ts, Values::Double(v)));
+                let batch = Points::normalize(ts, Values::Double(v));
+                assert_locates_as_a_search_does(&runs, &batch);
+                runs.upsert(batch);
                 assert_well_formed(&runs);
             }
             let all: Vec<(i64, f64)> = model.iter().map(|(&t, &x)| (t, x)).collect();
