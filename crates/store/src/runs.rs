@@ -110,6 +110,11 @@ impl Runs {
         {
             return (g, g);
         }
+        self.search(first, last)
+    }
+
+    /// [`Self::locate`] by binary search alone.
+    fn search(&self, first: i64, last: i64) -> (usize, usize) {
         let i = self
             .runs
             .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
@@ -532,15 +537,9 @@ mod tests {
         let (Some(&first), Some(&last)) = (batch.ts.first(), batch.ts.last()) else {
             return;
         };
-        let i = runs
-            .runs
-            .partition_point(|r| r.ts.last().is_some_and(|&t| t < first));
-        let j = runs
-            .runs
-            .partition_point(|r| r.ts.first().is_some_and(|&t| t <= last));
         assert_eq!(
             runs.locate(first, last),
-            (i, j),
+            runs.search(first, last),
             "[{first}, {last}] in {:?}",
             runs.runs
         );
