@@ -206,10 +206,7 @@ impl LastSeconds {
     /// The varint at the start of `buf` (advancing past it), from memory when its bytes
     /// are the previous ones.
     fn read(&mut self, buf: &mut &[u8]) -> Option<u64> {
-        let word = buf
-            .get(..8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes);
+        let word = first_word(buf);
         if let Some(word) = word {
             if self.len > 0 && word & self.mask == self.bytes {
                 *buf = &buf[self.len..];
@@ -260,7 +257,7 @@ fn varint(buf: &mut &[u8]) -> Option<u64> {
 /// seconds and nanoseconds take 5 bytes each): its value and length, or `None` when fewer
 /// than 8 bytes are left or the varint is longer, which the byte loop reads.
 fn short_varint(buf: &[u8]) -> Option<(u64, usize)> {
-    let word = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+    let word = first_word(buf)?;
     // The first byte without its continuation bit ends the varint.
     let ends = !word & 0x8080_8080_8080_8080;
     if ends == 0 {
@@ -278,6 +275,11 @@ fn short_varint(buf: &[u8]) -> Option<(u64, usize)> {
     x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
     x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
     Some((x, len))
+}
+
+/// The first 8 bytes of `buf` as a little-endian word, if it has that many.
+fn first_word(buf: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(buf.get(..8)?.try_into().ok()?))
 }
 
 /// Room for the timestamps of a `Points` message: its length over the length of its first
