@@ -492,11 +492,25 @@ impl LiveComputation {
         let Held::Ranges(held) = &mut self.held else {
             return LiveUpdate::Unchanged;
         };
-        held.apply(&new, from, end, self.window);
+        let applied = held.apply(&new, from, end, self.window);
         let shape = match sent.shape {
             Shape::Value => Shape::Value,
             _ => self.ranges_shape_now(),
         };
+        // Nothing a client holds would change (PROTOCOL §4: updates only when new data
+        // changed the result). A list's client drops expired ranges itself; a summary or
+        // a selected range is rendered from the held window, which expiry changes. The
+        // client's state now equals the held window at `end`, so the next append may
+        // start there.
+        let unchanged =
+            shape == sent.shape && !applied.changed && (shape == Shape::Ranges || !applied.expired);
+        if unchanged {
+            self.sent = Some(Sent {
+                shape,
+                last_end: end,
+            });
+            return LiveUpdate::Unchanged;
+        }
         if shape != sent.shape || shape == Shape::RangesSummary {
             return LiveUpdate::Full(self.full_from_held(shape, end));
         }

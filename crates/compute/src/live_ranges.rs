@@ -18,6 +18,17 @@ use std::collections::VecDeque;
 
 use crate::engine::{take_group, Grouped, Range, Tags};
 
+/// What an append did to the held ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// Some range touching the append's span, or the set of groups, differs from before:
+    /// a client holding the previous state needs the append.
+    pub(crate) changed: bool,
+    /// Ranges ended before the window start and were dropped. A client of a range list
+    /// drops them itself; counts, summaries and selected ranges may change with them.
+    pub(crate) expired: bool,
+}
+
 /// The window's ranges, per group, in the engine's group order. A deque, since ranges
 /// arrive at the back and expire at the front.
 #[derive(Debug, Clone, Default)]
@@ -38,8 +49,18 @@ impl HeldRanges {
     /// the ranges touching `[from, end]` are a suffix and the expired ones a prefix: the
     /// cost is the ranges changed, not the ranges held. Groups follow `new`, which names
     /// every group of the evaluation.
-    pub(crate) fn apply(&mut self, new: &Grouped<Vec<Range>>, from: i64, end: i64, window: i64) {
+    pub(crate) fn apply(
+        &mut self,
+        new: &Grouped<Vec<Range>>,
+        from: i64,
+        end: i64,
+        window: i64,
+    ) -> Applied {
         let oldest = end.saturating_sub(window);
+        let mut applied = Applied {
+            changed: !same_groups(new, &self.groups),
+            expired: false,
+        };
         let mut old: Vec<Option<(Tags, VecDeque<Range>)>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(Some)
@@ -48,9 +69,14 @@ impl HeldRanges {
         for (i, (g, rs)) in new.iter().enumerate() {
             let (tags, mut held) =
                 take_group(&mut old, i, g).unwrap_or_else(|| (g.clone(), VecDeque::new()));
-            while held.back().is_some_and(|r| r.touches(from, end)) {
-                held.pop_back();
-            }
+            let kept = held.len()
+                - held
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.touches(from, end))
+                    .count();
+            applied.changed |= !held.range(kept..).eq(rs.iter());
+            held.truncate(kept);
             let sorted = match (held.back(), rs.first()) {
                 (Some(a), Some(b)) => (a.start, a.end) <= (b.start, b.end),
                 _ => true,
@@ -64,10 +90,12 @@ impl HeldRanges {
                 .is_some_and(|r| r.end.is_some_and(|e| e < oldest))
             {
                 held.pop_front();
+                applied.expired = true;
             }
             next.push((tags, held));
         }
         self.groups = next;
+        applied
     }
 
     /// When the last range of group `g` started, if it is still open.
@@ -87,4 +115,9 @@ impl HeldRanges {
     pub(crate) fn groups(&self) -> &Grouped<VecDeque<Range>> {
         &self.groups
     }
+}
+
+/// Whether both name the same groups in the same order.
+fn same_groups<A, B>(a: &Grouped<A>, b: &Grouped<B>) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((x, _), (y, _))| x == y)
 }

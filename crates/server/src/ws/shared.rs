@@ -325,7 +325,7 @@ struct Roster {
 impl Task {
     async fn run(self, mut live: LiveComputation) {
         let c = self.computation.clone();
-        let mut last_sent: Option<Instant> = None;
+        let mut last_round: Option<Instant> = None;
         let mut last_eval = Instant::now();
         // Unknown until measured: the first update runs on the pool.
         let mut last_update_cost = Duration::MAX;
@@ -339,7 +339,7 @@ impl Task {
         loop {
             let mut update_due = false;
             if !first {
-                let next_update = last_sent.map_or_else(Instant::now, |t| t + self.min_delay);
+                let next_update = last_round.map_or_else(Instant::now, |t| t + self.min_delay);
                 let idle_at = last_eval + IDLE_TICK.max(self.min_delay);
                 let data = async {
                     c.signal.wait().await;
@@ -401,9 +401,12 @@ impl Task {
                 snapshot_cache = Some(fresh);
             }
             let catch_up = evaluated.catch_up.and_then(encode);
-            // The first full result starts the `minDelay` clock like an update does.
-            if update.is_some() || last_sent.is_none() {
-                last_sent = Some(Instant::now());
+            // The first full result starts the `minDelay` clock like an update does, and so
+            // does an update round that found nothing changed (a range still open): the
+            // cadence bounds evaluations, not only sends, so an unchanged computation is not
+            // re-evaluated on every write.
+            if update_due || update.is_some() || last_round.is_none() {
+                last_round = Some(Instant::now());
             }
             let frames = Frames {
                 update: update.as_ref(),
