@@ -108,11 +108,21 @@ impl Wall {
         3.0 * (self.min_delay_ms as f64).max(write_interval)
     }
 
-    /// Updates a streamed panel can get per second: one per `minDelay`, at most one per write.
-    fn stream_wanted_per_sec(&self) -> f64 {
+    /// Nanoseconds between two points of a channel.
+    fn step(&self) -> i64 {
+        (1_000_000_000 / self.args.rate_hz.max(1)) as i64
+    }
+
+    /// Updates the streamed panels can get per second over `secs`: a plot one per
+    /// `minDelay`, at most one per write; a range panel one per change of its result
+    /// (`range_changes`, one count per range panel), at most as many as a plot.
+    fn stream_wanted_per_sec(&self, range_changes: &[usize], secs: f64) -> f64 {
         let per_panel =
             (1000.0 / self.min_delay_ms.max(1) as f64).min(self.args.writes_per_sec.max(1) as f64);
-        per_panel * self.subscriptions as f64
+        let most = per_panel * secs.max(1e-9);
+        let ranges: f64 = range_changes.iter().map(|&n| (n as f64).min(most)).sum();
+        let plots = self.subscriptions.saturating_sub(range_changes.len());
+        per_panel * plots as f64 + ranges / secs.max(1e-9)
     }
 
     fn poll_wanted_per_sec(&self) -> f64 {
@@ -386,9 +396,15 @@ async fn stream_phase(
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
-    let (delivery, latency) =
-        report::delivery_and_latency(&received, panels, log, interval, wall.silence_bound_ms())
-            .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
+    let (delivery, latency) = report::delivery_and_latency(
+        &received,
+        panels,
+        log,
+        interval,
+        wall.silence_bound_ms(),
+        wall.step(),
+    )
+    .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
     let mut out = String::new();
     let _ = writeln!(out, "stream (WebSocket subscriptions):");
     let _ = writeln!(
@@ -416,7 +432,7 @@ async fn stream_phase(
     );
     let figures = ModeFigures {
         delivery: &delivery,
-        wanted_per_sec: wall.stream_wanted_per_sec(),
+        wanted_per_sec: wall.stream_wanted_per_sec(&delivery.range_changes, interval.secs()),
         interval,
         cpu,
         baseline_cores,
@@ -478,9 +494,14 @@ async fn poll_phase(
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
-    let Some((delivery, latency)) =
-        report::delivery_and_latency(&received, panels, log, interval, wall.silence_bound_ms())
-    else {
+    let Some((delivery, latency)) = report::delivery_and_latency(
+        &received,
+        panels,
+        log,
+        interval,
+        wall.silence_bound_ms(),
+        wall.step(),
+    ) else {
         return ("poll: write log poisoned\n".to_string(), None);
     };
     let mut out = String::new();

@@ -56,6 +56,33 @@ pub(crate) struct Panel {
     pub(crate) kind: PanelKind,
     /// The `ComputableNode` JSON sent in a subscription or an HTTP compute request.
     pub(crate) node: Value,
+    /// The channel it reads.
+    pub(crate) channel: usize,
+    /// For threshold ranges, the threshold (`value > threshold` makes a range).
+    pub(crate) threshold: Option<f64>,
+}
+
+impl Panel {
+    /// Where this panel's result changes in `(from, to]`, for a threshold panel: the grid
+    /// points (every `step` ns) on the other side of the threshold from the point before,
+    /// each a range's start or end. `None` for plots, which change with every point.
+    pub(crate) fn changes(&self, step: i64, from: i64, to: i64) -> Option<Vec<i64>> {
+        let threshold = self.threshold?;
+        let step = step.max(1);
+        let above = |t: i64| value(self.channel, t) > threshold;
+        let mut t = from.div_euclid(step) * step;
+        let mut was = above(t);
+        let mut out = Vec::new();
+        while t < to {
+            t += step;
+            let is = above(t);
+            if is != was && t > from {
+                out.push(t);
+            }
+            was = is;
+        }
+        Some(out)
+    }
 }
 
 /// The name of channel `c`.
@@ -94,6 +121,8 @@ pub(crate) fn panels(count: usize, channels: usize, distinct: bool, seed: u64) -
             Panel {
                 kind,
                 node: node(kind, channel, variant),
+                channel,
+                threshold: (kind == PanelKind::ThresholdRanges).then(|| threshold(variant)),
             }
         })
         .collect()
@@ -103,6 +132,11 @@ fn source(channel: usize) -> Value {
     json!({"type": "channel", "channel": {"type": "dataSource", "dataSource": {
         "dataSourceRid": {"type": "literal", "literal": DATASET},
         "channel": {"type": "literal", "literal": channel_name(channel)}}}})
+}
+
+/// The threshold of a range panel; `variant` (the panel's index) offsets it a little.
+fn threshold(variant: Option<usize>) -> f64 {
+    THRESHOLD + variant.unwrap_or(0) as f64 * 1e-6
 }
 
 /// The node of a panel; `variant` (the panel's index) makes it unlike any other panel's.
@@ -130,7 +164,7 @@ fn node(kind: PanelKind, channel: usize, variant: Option<usize>) -> Value {
                 "operator": {"type": "average", "average": {}}}}))
         }
         PanelKind::ThresholdRanges => {
-            let threshold = THRESHOLD + offset as f64 * 1e-6;
+            let threshold = threshold(variant);
             json!({"type": "ranges", "ranges": {"input": {"type": "threshold", "threshold": {
                 "input": source(channel),
                 "threshold": {"type": "literal", "literal": threshold},
@@ -177,5 +211,23 @@ mod tests {
             "4 kinds × 5 channels, got {}",
             shared.len()
         );
+    }
+
+    #[test]
+    fn a_threshold_panel_changes_where_the_signal_crosses_it() {
+        let panel = panels(4, 1, false, 7).remove(3);
+        assert_eq!(panel.kind, PanelKind::ThresholdRanges);
+        let ms = 1_000_000;
+        let s = 1_000 * ms;
+        let changes = panel
+            .changes(ms, 100 * s, 110 * s)
+            .expect("a threshold panel");
+        // Channel 0 has a 2 s period: a start and an end per period.
+        assert_eq!(changes.len(), 10, "{changes:?}");
+        for &t in &changes {
+            let above = value(0, t) > THRESHOLD;
+            assert_ne!(above, value(0, t - ms) > THRESHOLD, "{t}");
+        }
+        assert!(panels(1, 1, false, 7)[0].changes(ms, 0, s).is_none());
     }
 }

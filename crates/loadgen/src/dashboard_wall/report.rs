@@ -111,24 +111,31 @@ pub(crate) struct Delivery {
     /// Staleness from the ack of the write that carried a range boundary, for the results
     /// showing one first (`Received::revealed`), ms, sorted. The boundary is a point such a
     /// result covers but not always its newest, so this is not below the truth: a change
-    /// written between two updates waits for the next, up to `minDelay` (the server sends
-    /// ranges appends every update round, changed or not).
+    /// written less than `minDelay` after the previous result waits for the next round.
     pub(crate) from_boundary_ms: Vec<f64>,
-    /// Panels silent longer than `silence_bound_ms` at some point of the interval.
+    /// Panels silent longer than `silence_bound_ms` at some point of the interval: a plot
+    /// with no result for that long; a range panel whose change (a range starting or
+    /// ending) showed that long after the write carrying it was acknowledged, since the
+    /// server sends range results only when they change (PROTOCOL §4).
     pub(crate) starved: usize,
+    /// Per range panel, the changes its result went through in the interval.
+    pub(crate) range_changes: Vec<usize>,
     /// The longest silence of any panel, ms.
     pub(crate) longest_gap_ms: f64,
 }
 
-/// Computes delivery figures from every received result (of all panels).
+/// Computes delivery figures from every received result (of all panels). `changes` holds,
+/// per panel, where a range panel's result changes (see [`Panel::changes`]); a panel
+/// without (a plot, or beyond the slice) is starved by silence between results.
 pub(crate) fn delivery(
     received: &[Received],
     kinds: &[PanelKind],
+    changes: &[Option<Vec<i64>>],
     log: &WriteLog,
     interval: Interval,
     silence_bound_ms: f64,
 ) -> Delivery {
-    let mut by_panel: Vec<Vec<i64>> = vec![Vec::new(); kinds.len()];
+    let mut by_panel: Vec<Vec<(i64, Option<i64>)>> = vec![Vec::new(); kinds.len()];
     let mut from_ack_by_kind: Vec<(PanelKind, Vec<f64>)> =
         PanelKind::ALL.iter().map(|&k| (k, Vec::new())).collect();
     let mut from_ack_ms = Vec::new();
@@ -138,7 +145,7 @@ pub(crate) fn delivery(
     let mut updates = 0;
     for r in received {
         if let Some(times) = by_panel.get_mut(r.panel as usize) {
-            times.push(r.at);
+            times.push((r.at, r.revealed));
         }
         if r.at < interval.start || r.at > interval.end {
             continue;
@@ -176,20 +183,16 @@ pub(crate) fn delivery(
     }
     let mut starved = 0;
     let mut longest_gap = 0i64;
-    for times in &mut by_panel {
+    let mut range_changes = Vec::new();
+    for (i, times) in by_panel.iter_mut().enumerate() {
         times.sort_unstable();
-        let before = times.partition_point(|&t| t < interval.start);
-        let mut previous = if before > 0 {
-            times[before - 1]
-        } else {
-            interval.start
+        let gap = match changes.get(i) {
+            Some(Some(changes)) => {
+                range_changes.push(changes.len());
+                longest_pending_change(times, changes, log, interval)
+            }
+            _ => longest_silence(times, interval),
         };
-        let mut gap = 0i64;
-        for &t in times[before..].iter().take_while(|&&t| t <= interval.end) {
-            gap = gap.max(t - previous);
-            previous = t;
-        }
-        gap = gap.max(interval.end - previous);
         longest_gap = longest_gap.max(gap);
         if gap as f64 * 1e-6 > silence_bound_ms {
             starved += 1;
@@ -211,8 +214,76 @@ pub(crate) fn delivery(
         from_ack_low_ms,
         from_boundary_ms,
         starved,
+        range_changes,
         longest_gap_ms: longest_gap as f64 * 1e-6,
     }
+}
+
+/// The longest time in `interval` between results (receipt times, sorted), ns.
+fn longest_silence(times: &[(i64, Option<i64>)], interval: Interval) -> i64 {
+    let before = times.partition_point(|&(t, _)| t < interval.start);
+    let mut previous = match before {
+        0 => interval.start,
+        n => times[n - 1].0,
+    };
+    let mut gap = 0i64;
+    for &(t, _) in times[before..]
+        .iter()
+        .take_while(|&&(t, _)| t <= interval.end)
+    {
+        gap = gap.max(t - previous);
+        previous = t;
+    }
+    gap.max(interval.end - previous)
+}
+
+/// The longest a change of a range panel waited in `interval` from its write's
+/// acknowledgement to the first result showing it (one revealing a boundary at or after
+/// the change's point: boundaries are revealed in order), ns. A change still unshown at
+/// the end waited until then.
+fn longest_pending_change(
+    times: &[(i64, Option<i64>)],
+    changes: &[i64],
+    log: &WriteLog,
+    interval: Interval,
+) -> i64 {
+    let mut shown = times
+        .iter()
+        .filter_map(|&(at, b)| Some((at, b?)))
+        .peekable();
+    let mut gap = 0i64;
+    for &change in changes {
+        while shown.next_if(|&(_, b)| b < change).is_some() {}
+        let Some(ack) = log.carrying(change).map(|e| e.ack_wall) else {
+            continue;
+        };
+        if ack < interval.start || ack > interval.end {
+            continue;
+        }
+        let at = shown
+            .peek()
+            .map_or(interval.end, |&(at, _)| at.min(interval.end));
+        gap = gap.max(at - ack);
+    }
+    gap
+}
+
+/// Per panel, where a range panel's result changed among the points acknowledged in
+/// `interval` (the grid every `step` ns); `None` for plots.
+pub(crate) fn range_changes(
+    panels: &[Panel],
+    log: &WriteLog,
+    interval: Interval,
+    step: i64,
+) -> Vec<Option<Vec<i64>>> {
+    let (Some(first), Some(last)) = (log.acked_by(interval.start), log.acked_by(interval.end))
+    else {
+        return vec![None; panels.len()];
+    };
+    panels
+        .iter()
+        .map(|p| p.changes(step, first.last_ts, last.last_ts))
+        .collect()
 }
 
 /// Ms from the acknowledgement `ack` to the receipt `at`; a result that arrived before its
@@ -248,11 +319,13 @@ pub(crate) fn delivery_and_latency(
     log: &std::sync::Mutex<WriteLog>,
     interval: Interval,
     silence_bound_ms: f64,
+    step: i64,
 ) -> Option<(Delivery, Vec<f64>)> {
     let kinds: Vec<PanelKind> = panels.iter().map(|p| p.kind).collect();
     let log = log.lock().ok()?;
+    let changes = range_changes(panels, &log, interval, step);
     Some((
-        delivery(received, &kinds, &log, interval, silence_bound_ms),
+        delivery(received, &kinds, &changes, &log, interval, silence_bound_ms),
         write_latency_ms(&log, interval),
     ))
 }
@@ -366,7 +439,7 @@ impl ModeFigures<'_> {
         }
         let _ = writeln!(
             out,
-            "  starved panels {} of {} (silent > {} while their channel got data); longest silence {}",
+            "  starved panels {} of {} (silent > {} while their channel got data; ranges: a change shown later); longest silence {}",
             count(d.starved as u64),
             count(self.panels as u64),
             duration_ms(self.silence_bound_ms),
@@ -465,7 +538,7 @@ mod tests {
             end: 1000 * ms,
         };
         let kinds = [PanelKind::Raw, PanelKind::ThresholdRanges];
-        let d = delivery(&received, &kinds, &log, interval, 300.0);
+        let d = delivery(&received, &kinds, &[], &log, interval, 300.0);
         assert_eq!(d.updates, 2);
         assert_eq!(d.end_to_end_ms, vec![120.0, 160.0]);
         assert_eq!(d.from_ack_ms, vec![20.0, 150.0]);
@@ -529,6 +602,7 @@ mod tests {
         let d = delivery(
             &received,
             &[PanelKind::ThresholdRanges],
+            &[],
             &log,
             interval,
             1e6,
@@ -542,5 +616,51 @@ mod tests {
             d.from_ack_by_kind,
             vec![(PanelKind::ThresholdRanges, vec![50.0, 65.0, 110.0])]
         );
+    }
+
+    #[test]
+    fn a_range_panel_starves_only_while_a_change_waits() {
+        let ms = 1_000_000;
+        let write = |last_ts: i64, ack_wall: i64| WriteEntry {
+            last_ts: last_ts * ms,
+            sent_wall: (ack_wall - 5) * ms,
+            ack_wall: ack_wall * ms,
+        };
+        let log = WriteLog {
+            entries: (1..=10).map(|k| write(k * 100, k * 100 + 10)).collect(),
+            failed: 0,
+            points: 0,
+        };
+        let shown = |at: i64, revealed: Option<i64>| Received {
+            panel: 0,
+            at: at * ms,
+            newest: Newest::ComputedAt(at * ms),
+            revealed: revealed.map(|t| t * ms),
+        };
+        // Changes at 150 ms (acked 210 ms) and 750 ms (acked 810 ms). Nothing arrives
+        // between 260 ms and 900 ms: a long silence, but no change waited more than 90 ms.
+        let received = [
+            shown(50, None),
+            shown(260, Some(150)),
+            shown(900, Some(750)),
+        ];
+        let interval = Interval {
+            start: 0,
+            end: 1000 * ms,
+        };
+        let changes = [Some(vec![150 * ms, 750 * ms])];
+        let kinds = [PanelKind::ThresholdRanges];
+        let d = delivery(&received, &kinds, &changes, &log, interval, 100.0);
+        assert_eq!(d.starved, 0);
+        assert_eq!(d.longest_gap_ms, 90.0);
+        assert_eq!(d.range_changes, vec![2]);
+        // The second change never shows: it waits from 810 ms to the end.
+        let d = delivery(&received[..2], &kinds, &changes, &log, interval, 100.0);
+        assert_eq!(d.starved, 1);
+        assert_eq!(d.longest_gap_ms, 190.0);
+        // Without change points the same panel is starved by the silence.
+        let d = delivery(&received, &kinds, &[], &log, interval, 100.0);
+        assert_eq!(d.starved, 1);
+        assert_eq!(d.longest_gap_ms, 640.0);
     }
 }
