@@ -108,6 +108,19 @@ impl Wall {
         3.0 * (self.min_delay_ms as f64).max(write_interval)
     }
 
+    /// What a mode delivered and the write latencies during it (see
+    /// [`report::delivery_and_latency`]).
+    fn delivery(
+        &self,
+        received: &[observe::Received],
+        panels: &[panels::Panel],
+        log: &Mutex<WriteLog>,
+        interval: Interval,
+    ) -> Option<(report::Delivery, Vec<f64>)> {
+        let bound = self.silence_bound_ms();
+        report::delivery_and_latency(received, panels, log, interval, bound, self.step())
+    }
+
     /// Nanoseconds between two points of a channel.
     fn step(&self) -> i64 {
         (1_000_000_000 / self.args.rate_hz.max(1)) as i64
@@ -396,15 +409,9 @@ async fn stream_phase(
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
 
-    let (delivery, latency) = report::delivery_and_latency(
-        &received,
-        panels,
-        log,
-        interval,
-        wall.silence_bound_ms(),
-        wall.step(),
-    )
-    .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
+    let (delivery, latency) = wall
+        .delivery(&received, panels, log, interval)
+        .ok_or_else(|| anyhow::anyhow!("write log poisoned"))?;
     let mut out = String::new();
     let _ = writeln!(out, "stream (WebSocket subscriptions):");
     let _ = writeln!(
@@ -494,14 +501,7 @@ async fn poll_phase(
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let first_error = reports.iter().find_map(|r| r.first_error.clone());
     let received: Vec<observe::Received> = reports.into_iter().flat_map(|r| r.received).collect();
-    let Some((delivery, latency)) = report::delivery_and_latency(
-        &received,
-        panels,
-        log,
-        interval,
-        wall.silence_bound_ms(),
-        wall.step(),
-    ) else {
+    let Some((delivery, latency)) = wall.delivery(&received, panels, log, interval) else {
         return ("poll: write log poisoned\n".to_string(), None);
     };
     let mut out = String::new();
