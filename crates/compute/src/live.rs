@@ -530,17 +530,24 @@ impl LiveComputation {
     }
 
     /// A `SelectValue` point update: the held points move to the window ending at `end`,
-    /// reading `[from, end]` (and only in rare cases more, see `live_value`).
+    /// reading `[from, end]` (and only in rare cases more, see `live_value`); unchanged
+    /// points send nothing.
     fn update_points(&mut self, source: &dyn DataSource, from: i64, end: i64) -> LiveUpdate {
         let start = end.saturating_sub(self.window);
         let (Some(q), Held::Points(held)) = (self.plan.point_query(), &mut self.held) else {
             return LiveUpdate::Unchanged;
         };
+        let before = held.bodies();
         held.advance(&Engine::live(source, &self.rolling), q, from, start, end);
         self.sent = Some(Sent {
             shape: Shape::Value,
             last_end: end,
         });
+        // The same point (a first point still in the window, a last point not replaced):
+        // nothing to send (PROTOCOL §4), and the client's state is the held one at `end`.
+        if held.bodies() == before {
+            return LiveUpdate::Unchanged;
+        }
         LiveUpdate::Append(AppendResult {
             start: ts(from),
             end: ts(end),

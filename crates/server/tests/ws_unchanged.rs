@@ -1,7 +1,8 @@
-//! PROTOCOL §4 for range results over a real socket: updates are sent only when new data
-//! changed the result. A threshold range that stays open as points arrive is what every
-//! client holds already, so nothing is sent until the range ends; the append that ends it
-//! carries the range's true start and merges to a fresh full result.
+//! PROTOCOL §4 over a real socket: updates are sent only when new data changed the result.
+//! A threshold range that stays open as points arrive, or a first point still in the
+//! window while later points arrive, is what every client holds already, so nothing is
+//! sent until it changes; the update that changes it merges to a fresh full result (a
+//! range's append carries its true start).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -76,5 +77,56 @@ async fn an_open_range_sends_nothing_until_it_ends() -> Result<()> {
         let closed = vec![(Some(BASE - 10 * SEC), Some(BASE + 6 * SEC))];
         ensure!(ranges(s)? == closed, "{:?}", ranges(s)?);
     }
+    Ok(())
+}
+
+/// The first point of `x` in the window.
+fn first_point(rid: &str) -> Value {
+    json!({"type": "value", "value": {"type": "firstPoint", "firstPoint": {
+        "type": "numeric", "numeric": channel_source(rid, "x", &[]),
+    }}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_point_still_in_the_window_sends_nothing_until_it_leaves() -> Result<()> {
+    const W: i64 = 10 * SEC;
+    let server = TestServer::manual().await?;
+    let rid = rid();
+    let node = first_point(&rid);
+    server
+        .write_doubles(&rid, "x", &series(BASE - 8 * SEC, SEC, 0..8))
+        .await?;
+    let mut ws = server.connect().await?;
+    let mut sub = Tracked::new(W);
+    sub.start(&mut ws, appends(node.clone(), W)).await?;
+    let first = |sub: &Tracked| -> Result<Option<(i64, f64)>> {
+        match &sub.merged()?.plot {
+            Plot::NumericPoint(p) => Ok(*p),
+            other => bail!("not a numeric point: {other:?}"),
+        }
+    };
+    ensure!(
+        first(&sub)? == Some((BASE - 8 * SEC, 0.0)),
+        "{:?}",
+        first(&sub)?
+    );
+
+    // Later points, and the server's idle tick: the first point stays.
+    server.advance(SEC);
+    server
+        .write_doubles(&rid, "x", &[(BASE + SEC, 9.0)])
+        .await?;
+    ws.expect_silence(sub.id, Duration::from_millis(1500))
+        .await?;
+
+    // It leaves the window: the next one is sent with no write.
+    server.advance(2 * SEC);
+    sub.settle(&mut ws, &server, &node, "the first point left the window")
+        .await?;
+    ensure!(
+        first(&sub)? == Some((BASE - 7 * SEC, 1.0)),
+        "{:?}",
+        first(&sub)?
+    );
     Ok(())
 }
