@@ -19,7 +19,7 @@ mod ingest;
 mod process;
 mod write_formats;
 
-pub use dashboard_wall::{WallArgs, WallMode};
+pub use dashboard_wall::{Signal, WallArgs, WallMode};
 use std::path::PathBuf;
 use std::time::Duration;
 pub use write_formats::Format as WriteFormat;

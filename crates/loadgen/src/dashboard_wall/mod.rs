@@ -29,6 +29,7 @@ mod stream;
 mod writes;
 
 use crate::process::Server;
+pub use panels::Signal;
 use report::{count, duration_ms, CpuUse, Interval, ModeFigures};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,6 +90,9 @@ pub struct WallArgs {
     /// dashboard-wall: seed of the panels' channel choice.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// dashboard-wall: the signal written to every channel.
+    #[arg(long, value_enum, default_value_t = Signal::Sine)]
+    pub signal: Signal,
     /// dashboard-wall: seconds to wait for every subscription's creation and first result.
     #[arg(long, default_value_t = 120)]
     pub create_timeout_secs: u64,
@@ -213,7 +217,8 @@ pub(crate) async fn run(
     let log = Arc::new(Mutex::new(WriteLog::default()));
     let prefill_secs = a.prefill_secs.unwrap_or(a.window_secs);
     let started = Instant::now();
-    let mut writer = writes::prefill(server, channels, a.rate_hz, prefill_secs, &log).await;
+    let mut writer =
+        writes::prefill(server, (channels, a.signal), a.rate_hz, prefill_secs, &log).await;
     // Whatever came due while the history was written, 1 s per request (a request stays
     // far below the body limit), so live writes start on time.
     while writer
@@ -265,7 +270,13 @@ pub(crate) async fn run(
         None
     };
 
-    let panels = Arc::new(panels::panels(subscriptions, channels, a.distinct, a.seed));
+    let panels = Arc::new(panels::panels(
+        subscriptions,
+        channels,
+        a.distinct,
+        a.seed,
+        a.signal,
+    ));
     let line = format!("  panels         {}", panels::mix(&panels));
     println!("{line}");
     let _ = writeln!(out, "{line}");

@@ -16,6 +16,18 @@ const BUCKETS: usize = 1000;
 /// The threshold of the range panels, against the signal of [`value`].
 const THRESHOLD: f64 = 105.0;
 
+/// The signal written to every channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Signal {
+    /// A sine of 100 ± 10 with a period of 2-8 s by channel: threshold ranges open and
+    /// close every few seconds, as on a real stand.
+    Sine,
+    /// 100 and 110 alternating every 50 ms: every write carries range boundaries, so each
+    /// ranges result shows the newest write it covers and its staleness is exact (a probe
+    /// of the ranges path, not a realistic load: every range result changes every write).
+    Square,
+}
+
 /// What a panel plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PanelKind {
@@ -60,6 +72,8 @@ pub(crate) struct Panel {
     pub(crate) channel: usize,
     /// For threshold ranges, the threshold (`value > threshold` makes a range).
     pub(crate) threshold: Option<f64>,
+    /// The signal its channel carries.
+    pub(crate) signal: Signal,
 }
 
 impl Panel {
@@ -69,7 +83,7 @@ impl Panel {
     pub(crate) fn changes(&self, step: i64, from: i64, to: i64) -> Option<Vec<i64>> {
         let threshold = self.threshold?;
         let step = step.max(1);
-        let above = |t: i64| value(self.channel, t) > threshold;
+        let above = |t: i64| value(self.signal, self.channel, t) > threshold;
         let mut t = from.div_euclid(step) * step;
         let mut was = above(t);
         let mut out = Vec::new();
@@ -90,12 +104,25 @@ pub(crate) fn channel_name(c: usize) -> String {
     format!("ch{c:03}")
 }
 
-/// The value written to channel `c` at `t` ns: a sine of 100 ± 10 whose period (2–8 s)
-/// depends on the channel, so a `> 105` threshold opens and closes ranges every few seconds.
-pub(crate) fn value(c: usize, t: i64) -> f64 {
-    let period = 2.0 + (c % 7) as f64;
-    let secs = (t % 3_600_000_000_000) as f64 * 1e-9;
-    100.0 + 10.0 * (std::f64::consts::TAU * secs / period + c as f64).sin()
+/// The value written to channel `c` at `t` ns. A sine of 100 ± 10 whose period (2–8 s)
+/// depends on the channel, so a `> 105` threshold opens and closes ranges every few
+/// seconds; or a square wave between 100 and 110, flipping every 50 ms.
+pub(crate) fn value(signal: Signal, c: usize, t: i64) -> f64 {
+    match signal {
+        Signal::Sine => {
+            let period = 2.0 + (c % 7) as f64;
+            let secs = (t % 3_600_000_000_000) as f64 * 1e-9;
+            100.0 + 10.0 * (std::f64::consts::TAU * secs / period + c as f64).sin()
+        }
+        Signal::Square => {
+            let half = t.div_euclid(50_000_000);
+            if (half + c as i64) % 2 == 0 {
+                110.0
+            } else {
+                100.0
+            }
+        }
+    }
 }
 
 /// The mix of a wall, e.g. `250 raw, 250 derivative, 250 rolling mean, 250 threshold ranges`.
@@ -111,7 +138,13 @@ pub(crate) fn mix(panels: &[Panel]) -> String {
 }
 
 /// `count` panels over `channels` channels.
-pub(crate) fn panels(count: usize, channels: usize, distinct: bool, seed: u64) -> Vec<Panel> {
+pub(crate) fn panels(
+    count: usize,
+    channels: usize,
+    distinct: bool,
+    seed: u64,
+    signal: Signal,
+) -> Vec<Panel> {
     let mut rng = SplitMix64(seed);
     (0..count)
         .map(|i| {
@@ -123,6 +156,7 @@ pub(crate) fn panels(count: usize, channels: usize, distinct: bool, seed: u64) -
                 node: node(kind, channel, variant),
                 channel,
                 threshold: (kind == PanelKind::ThresholdRanges).then(|| threshold(variant)),
+                signal,
             }
         })
         .collect()
@@ -193,7 +227,7 @@ mod tests {
 
     #[test]
     fn every_panel_parses_as_an_upstream_node_and_distinct_panels_differ() {
-        let panels = panels(40, 5, true, 7);
+        let panels = panels(40, 5, true, 7, Signal::Sine);
         for p in &panels {
             let node: ComputableNode =
                 sightline_wire::from_json(&p.node.to_string()).expect("upstream node");
@@ -202,10 +236,11 @@ mod tests {
         let distinct: std::collections::HashSet<String> =
             panels.iter().map(|p| p.node.to_string()).collect();
         assert_eq!(distinct.len(), panels.len());
-        let shared: std::collections::HashSet<String> = super::panels(400, 5, false, 7)
-            .iter()
-            .map(|p| p.node.to_string())
-            .collect();
+        let shared: std::collections::HashSet<String> =
+            super::panels(400, 5, false, 7, Signal::Sine)
+                .iter()
+                .map(|p| p.node.to_string())
+                .collect();
         assert!(
             shared.len() <= 20,
             "4 kinds × 5 channels, got {}",
@@ -215,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_threshold_panel_changes_where_the_signal_crosses_it() {
-        let panel = panels(4, 1, false, 7).remove(3);
+        let panel = panels(4, 1, false, 7, Signal::Sine).remove(3);
         assert_eq!(panel.kind, PanelKind::ThresholdRanges);
         let ms = 1_000_000;
         let s = 1_000 * ms;
@@ -225,9 +260,18 @@ mod tests {
         // Channel 0 has a 2 s period: a start and an end per period.
         assert_eq!(changes.len(), 10, "{changes:?}");
         for &t in &changes {
-            let above = value(0, t) > THRESHOLD;
-            assert_ne!(above, value(0, t - ms) > THRESHOLD, "{t}");
+            let above = value(Signal::Sine, 0, t) > THRESHOLD;
+            assert_ne!(above, value(Signal::Sine, 0, t - ms) > THRESHOLD, "{t}");
         }
-        assert!(panels(1, 1, false, 7)[0].changes(ms, 0, s).is_none());
+        // The square wave: a boundary every 50 ms.
+        let square = panels(4, 1, false, 7, Signal::Square).remove(3);
+        let changes = square
+            .changes(ms, 100 * s, 101 * s)
+            .expect("a threshold panel");
+        assert_eq!(changes.len(), 20, "{changes:?}");
+        assert!(changes.iter().all(|t| t % (50 * ms) == 0), "{changes:?}");
+        assert!(panels(1, 1, false, 7, Signal::Sine)[0]
+            .changes(ms, 0, s)
+            .is_none());
     }
 }

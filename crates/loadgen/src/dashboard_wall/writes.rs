@@ -7,7 +7,7 @@
 //! and end to end from the point's own timestamp (an fsync stall of the disk shows in the
 //! second but not the first).
 
-use super::panels::{channel_name, value, DATASET};
+use super::panels::{channel_name, value, Signal, DATASET};
 use crate::process::Server;
 use prost::Message as _;
 use sightline_wire::proto::columnar;
@@ -71,6 +71,7 @@ pub(crate) struct GridWriter {
     client: reqwest::Client,
     url: String,
     channels: usize,
+    signal: Signal,
     /// Nanoseconds between two points of a channel (1 / R).
     step: i64,
     /// Index of the next grid point to write (its timestamp is `next * step`).
@@ -79,12 +80,18 @@ pub(crate) struct GridWriter {
 
 impl GridWriter {
     /// A writer whose first point is the grid point at or after `from` (wall ns).
-    pub(crate) fn new(server: &Server, channels: usize, rate_hz: u64, from: i64) -> Self {
+    pub(crate) fn new(
+        server: &Server,
+        (channels, signal): (usize, Signal),
+        rate_hz: u64,
+        from: i64,
+    ) -> Self {
         let step = (1_000_000_000 / rate_hz.max(1)) as i64;
         GridWriter {
             client: reqwest::Client::new(),
             url: format!("{}/storage/writer/v1/nominal-columnar", server.url),
             channels: channels.max(1),
+            signal,
             step: step.max(1),
             next: from.div_euclid(step.max(1)) + 1,
         }
@@ -147,7 +154,7 @@ impl GridWriter {
                                 seconds: Some(t.div_euclid(1_000_000_000)),
                                 nanos: Some(t.rem_euclid(1_000_000_000)),
                             },
-                            value(c, t),
+                            value(self.signal, c, t),
                         )
                     })
                     .unzip();
@@ -175,13 +182,13 @@ impl GridWriter {
 /// channel per request), then returns the writer positioned to continue live.
 pub(crate) async fn prefill(
     server: &Server,
-    channels: usize,
+    grid: (usize, Signal),
     rate_hz: u64,
     secs: u64,
     log: &Mutex<WriteLog>,
 ) -> GridWriter {
     let now = wall_nanos();
-    let mut writer = GridWriter::new(server, channels, rate_hz, now - secs as i64 * 1_000_000_000);
+    let mut writer = GridWriter::new(server, grid, rate_hz, now - secs as i64 * 1_000_000_000);
     let per_request = rate_hz.max(1) as i64;
     let started = std::time::Instant::now();
     let mut last_print = started;
@@ -189,7 +196,7 @@ pub(crate) async fn prefill(
         if last_print.elapsed() > Duration::from_secs(5) {
             last_print = std::time::Instant::now();
             let done = log.lock().map(|l| l.points).unwrap_or(0);
-            let total = secs * rate_hz * channels as u64;
+            let total = secs * rate_hz * grid.0 as u64;
             println!(
                 "  prefill: {} of {} points ({:.0} %)",
                 super::report::count(done),
