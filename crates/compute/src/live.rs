@@ -497,27 +497,23 @@ impl LiveComputation {
             Shape::Value => Shape::Value,
             _ => self.ranges_shape_now(),
         };
+        // Whatever follows, the client's state is the held window at `end` in `shape`
+        // (`sent` keeps what was sent before).
+        self.sent = Some(Sent {
+            shape,
+            last_end: end,
+        });
         // Nothing a client holds would change (PROTOCOL §4: updates only when new data
         // changed the result). A list's client drops expired ranges itself; a summary or
-        // a selected range is rendered from the held window, which expiry changes. The
-        // client's state now equals the held window at `end`, so the next append may
-        // start there.
+        // a selected range is rendered from the held window, which expiry changes.
         let unchanged =
             shape == sent.shape && !applied.changed && (shape == Shape::Ranges || !applied.expired);
         if unchanged {
-            self.sent = Some(Sent {
-                shape,
-                last_end: end,
-            });
             return LiveUpdate::Unchanged;
         }
         if shape != sent.shape || shape == Shape::RangesSummary {
             return LiveUpdate::Full(self.full_from_held(shape, end));
         }
-        self.sent = Some(Sent {
-            shape,
-            last_end: end,
-        });
         let result = match shape {
             Shape::Value => append_response(self.plan.grouped, self.held_bodies(shape)),
             _ => self.plan.ranges_append(&new),
