@@ -15,6 +15,7 @@
 use super::observe::{Newest, Received};
 use super::panels::{Panel, PanelKind};
 use super::writes::WriteLog;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Thousands separated: `10,000`.
@@ -269,7 +270,8 @@ fn longest_pending_change(
 }
 
 /// Per panel, where a range panel's result changed among the points acknowledged in
-/// `interval` (the grid every `step` ns); `None` for plots.
+/// `interval` (the grid every `step` ns); `None` for plots. Panels on the same channel with
+/// the same threshold (all of them unless `--distinct`) share one scan of the signal.
 pub(crate) fn range_changes(
     panels: &[Panel],
     log: &WriteLog,
@@ -280,9 +282,16 @@ pub(crate) fn range_changes(
     else {
         return vec![None; panels.len()];
     };
+    let mut scanned: HashMap<(usize, Option<u64>), Option<Vec<i64>>> = HashMap::new();
     panels
         .iter()
-        .map(|p| p.changes(step, first.last_ts, last.last_ts))
+        .map(|p| {
+            let key = (p.channel, p.threshold.map(f64::to_bits));
+            scanned
+                .entry(key)
+                .or_insert_with(|| p.changes(step, first.last_ts, last.last_ts))
+                .clone()
+        })
         .collect()
 }
 
