@@ -94,7 +94,14 @@ fn acknowledged_writes_survive_kill_9() {
                 }
             })
         };
-        std::thread::sleep(Duration::from_millis(300 + 170 * round as u64));
+        // Kill at a varying time after the child's first acknowledgement, not after its
+        // start: a busy machine (CI compiling beside it) can take longer than the whole
+        // delay to start the child and open the store.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100 + 170 * round as u64));
         c.kill().unwrap(); // SIGKILL
         c.wait().unwrap();
         reader.join().unwrap();
