@@ -531,6 +531,23 @@ fn interval_policy_and_metrics() {
 }
 
 #[test]
+fn every_acknowledged_write_is_covered_by_a_counted_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let syncs = |s: &DurableStore| {
+        let m: std::collections::HashMap<_, _> = s.metrics().into_iter().collect();
+        m["store_wal_syncs_total"]
+    };
+    let before = syncs(&s);
+    for i in 0..3 {
+        s.write(vec![dbl("ds", "p", tags(&[]), &[i], &[1.])])
+            .unwrap();
+    }
+    // One writer at a time: nothing to merge, one sync per acknowledged write.
+    assert_eq!(syncs(&s) - before, 3.0);
+}
+
+#[test]
 fn fsync_policy_parses() {
     assert_eq!(
         "always".parse::<FsyncPolicy>().unwrap(),

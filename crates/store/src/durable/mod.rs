@@ -598,6 +598,7 @@ impl Store for DurableStore {
             ("store_head_points", head_points as f64),
             ("store_head_bytes", head_bytes as f64),
             ("store_wal_bytes", wal_bytes as f64),
+            ("store_wal_syncs_total", i.syncer.syncs() as f64),
             (
                 "store_compaction_copied_points_total",
                 i.compacted_copied.load(Ordering::Relaxed) as f64,

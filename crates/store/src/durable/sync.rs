@@ -18,6 +18,9 @@ struct State {
     /// A failed sync leaves the page cache in an unknown state (the kernel may have dropped
     /// the dirty pages), so nothing written since can be promised: every later wait fails.
     failed: Option<io::ErrorKind>,
+    /// Syncs run, for `/metrics`: against the writes acknowledged, how well group commit
+    /// merges them.
+    syncs: u64,
 }
 
 /// Shared sync state of the log.
@@ -36,9 +39,15 @@ impl Syncer {
                 synced: position,
                 syncing: false,
                 failed: None,
+                syncs: 0,
             }),
             cv: Condvar::new(),
         }
+    }
+
+    /// Syncs run so far.
+    pub(crate) fn syncs(&self) -> u64 {
+        self.state.lock().syncs
     }
 
     /// Records that the log holds bytes up to `lsn`.
@@ -88,6 +97,7 @@ impl Syncer {
         let file = st.file.clone();
         let r = MutexGuard::unlocked(st, || file.sync_data());
         st.syncing = false;
+        st.syncs += 1;
         match r {
             Ok(()) => st.synced = st.synced.max(target),
             Err(e) => {
