@@ -54,6 +54,9 @@ pub struct App {
     pub(crate) ws_queued_bytes: Arc<std::sync::atomic::AtomicUsize>,
     /// Bytes of request bodies held at once across all requests (`budget.rs`).
     pub(crate) body_budget: Budget,
+    /// Subscribe entries not yet answered on any connection: results wait for it to reach
+    /// zero, briefly (`ws/answers.rs`).
+    pub(crate) unanswered_entries: watch::Sender<usize>,
 }
 
 impl App {
@@ -84,6 +87,7 @@ impl App {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             body_budget,
+            unanswered_entries: watch::channel(0).0,
         })
     }
 

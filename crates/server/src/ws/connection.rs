@@ -282,7 +282,8 @@ impl Connection {
         };
         match message {
             ClientMessage::Subscribe(subscriptions) => {
-                let answers = MessageAnswers::new(subscriptions.len());
+                let mut answers =
+                    MessageAnswers::new(subscriptions.len(), &self.app.unanswered_entries);
                 for (id, subscription) in subscriptions {
                     self.subscribe(id, subscription, answers.entry());
                 }

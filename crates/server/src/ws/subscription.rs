@@ -78,7 +78,7 @@ async fn create_and_run(
     generation: u64,
     request: StreamingComputeNodeSubscription,
     tx: Outbound,
-    unanswered: Unanswered,
+    mut unanswered: Unanswered,
 ) {
     let planner = app.clone();
     let prepared = match app
@@ -110,6 +110,9 @@ async fn create_and_run(
     let Some(json) = to_json(&message) else {
         return;
     };
+    // Counted before it is queued: a client that does not read (its queue full) must not
+    // hold back the results of other connections' subscriptions.
+    unanswered.answering();
     let Ok((prepared, key)) = prepared else {
         // The error goes out whatever the id's generation: nothing else will be sent for it.
         tx.send(None, json).await;
