@@ -77,16 +77,11 @@ pub(crate) struct Unanswered {
 }
 
 impl Unanswered {
-    /// Counts this entry answered: its creation message is about to be queued.
-    pub(crate) fn answering(&mut self) {
-        self.count();
-    }
-
     /// Counts this entry answered (if [`Unanswered::answering`] did not), then waits until
     /// every entry of its message, and every entry on any connection, is answered, or
     /// [`LONGEST_HOLD`].
     pub(crate) async fn answered(mut self) {
-        self.count();
+        self.answering();
         let mut rest = self.unanswered.subscribe();
         let mut all = self.everywhere.subscribe();
         let _ = tokio::time::timeout(LONGEST_HOLD, async {
@@ -96,7 +91,8 @@ impl Unanswered {
         .await;
     }
 
-    fn count(&mut self) {
+    /// Counts this entry answered, once: its creation message is about to be queued.
+    pub(crate) fn answering(&mut self) {
         if !self.counted {
             self.counted = true;
             answer_one(&self.unanswered, &self.everywhere);
@@ -106,7 +102,7 @@ impl Unanswered {
 
 impl Drop for Unanswered {
     fn drop(&mut self) {
-        self.count();
+        self.answering();
     }
 }
 
