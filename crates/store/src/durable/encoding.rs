@@ -62,8 +62,24 @@ fn pack(out: &mut Vec<u8>, vals: impl Iterator<Item = u64> + Clone) {
 /// Writes `vals` at `width` bytes each, which must hold every one of them.
 fn pack_at(out: &mut Vec<u8>, width: u8, vals: impl Iterator<Item = u64>) {
     out.put_u8(width);
-    for v in vals {
-        out.extend_from_slice(&v.to_le_bytes()[..width as usize]);
+    out.reserve(vals.size_hint().0 * width as usize);
+    // One monomorphized loop per width, as in `unpack`: a copy of a constant length is a
+    // store, where a copy of `width` bytes is a call to memmove per value.
+    fn run<const W: usize>(out: &mut Vec<u8>, vals: impl Iterator<Item = u64>) {
+        for v in vals {
+            out.extend_from_slice(&v.to_le_bytes()[..W]);
+        }
+    }
+    match width {
+        0 => {}
+        1 => run::<1>(out, vals),
+        2 => run::<2>(out, vals),
+        3 => run::<3>(out, vals),
+        4 => run::<4>(out, vals),
+        5 => run::<5>(out, vals),
+        6 => run::<6>(out, vals),
+        7 => run::<7>(out, vals),
+        _ => run::<8>(out, vals),
     }
 }
 
