@@ -173,17 +173,18 @@ impl Points {
         Points { ts, values }
     }
 
-    /// Points that fit in the timestamp column's capacity beyond those held.
+    /// Points that fit in every column's capacity beyond those held. The columns' room can
+    /// differ (a decoder may reserve timestamps by an estimate and values exactly): only
+    /// the smaller is room an append can use without moving the column.
     pub(crate) fn spare(&self) -> usize {
-        self.ts.capacity() - self.ts.len()
+        let values = each_values!(&self.values, v => v.capacity() - v.len());
+        (self.ts.capacity() - self.ts.len()).min(values)
     }
 
     /// Whether `n` more points fit in the columns' capacity, so appending them moves
     /// nothing already held.
     pub(crate) fn has_room_for(&self, n: usize) -> bool {
-        let spare = |len: usize, cap: usize| cap - len >= n;
-        spare(self.ts.len(), self.ts.capacity())
-            && each_values!(&self.values, v => spare(v.len(), v.capacity()))
+        self.spare() >= n
     }
 
     /// Appends `other`, whose first timestamp must be later than this one's last.

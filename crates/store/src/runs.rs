@@ -460,6 +460,50 @@ mod tests {
     }
 
     #[test]
+    fn batches_with_more_room_for_timestamps_than_values_never_grow_a_run() {
+        // The columnar decoder reserves timestamps by an estimate (about twice the points)
+        // and values exactly. A run that is such a batch has room for timestamps only: it
+        // must not count as a run with room, or every later batch of that writer grows its
+        // value column by reallocation (3.6 % of the server's CPU in a profile).
+        let batch = |from: i64| {
+            let mut ts = Vec::with_capacity(210);
+            ts.extend(from..from + 100);
+            Points::normalize(ts, Values::Double(vec![1.0; 100]))
+        };
+        let mut r = Runs::empty(ValueType::Double);
+        let mut next = [0i64, 1_000_000];
+        for step in 0..400 {
+            let w = step % 2;
+            let before: Vec<_> = r
+                .runs
+                .iter()
+                .map(|p| (p.ts.as_ptr(), p.ts.capacity(), value_column(p)))
+                .collect();
+            r.upsert(batch(next[w]));
+            next[w] += 100;
+            for p in &r.runs {
+                let moved = before.iter().find(|b| b.0 == p.ts.as_ptr());
+                if let Some(&(_, ts_cap, values)) = moved {
+                    assert_eq!(
+                        (ts_cap, values),
+                        (p.ts.capacity(), value_column(p)),
+                        "step {step}"
+                    );
+                }
+            }
+            assert_well_formed(&r);
+        }
+    }
+
+    /// Where a run's value column lives and its capacity.
+    fn value_column(p: &Points) -> (*const f64, usize) {
+        match &p.values {
+            Values::Double(v) => (v.as_ptr(), v.capacity()),
+            _ => unreachable!("doubles only"),
+        }
+    }
+
+    #[test]
     fn a_batch_larger_than_a_run_after_the_last_point_is_one_run() {
         let mut r = small(4);
         r.upsert(pts(&[1, 2, 3, 4], &[1.; 4]));
