@@ -528,6 +528,28 @@ mod tests {
     }
 
     #[test]
+    fn packing_at_every_width_reads_back() {
+        for width in 0..=8u32 {
+            // The widest value of each width, a small one and zero.
+            let top = if width == 0 {
+                0
+            } else {
+                u64::MAX >> (64 - 8 * width)
+            };
+            let vals = [top, top / 3, 0, top];
+            let mut b = Vec::new();
+            pack(&mut b, vals.iter().copied());
+            assert_eq!(b[0] as u32, width);
+            assert_eq!(b.len(), 1 + vals.len() * width as usize);
+            let mut got = Vec::new();
+            let mut r = Reader::new(&b);
+            unpack(&mut r, vals.len(), |v| got.push(v)).unwrap();
+            assert_eq!(got, vals, "width {width}");
+            assert_eq!(r.remaining(), 0);
+        }
+    }
+
+    #[test]
     fn smooth_decimals_are_stored_as_second_differences() {
         let v = smooth_at_six_decimals(8192);
         let mut b = Vec::new();
