@@ -62,22 +62,41 @@ pub fn start_on(listen: &str, data_dir: &Path, extra: &[&str]) -> Server {
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
-        // SIGHTLINE_TEST_LOGS=1 shows the servers' logs when a test needs explaining.
+        // SIGHTLINE_TEST_LOGS=1 shows the servers' logs when a test needs explaining;
+        // otherwise the last lines are kept to explain a server that exits at start.
         .stderr(if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
             Stdio::inherit()
         } else {
-            Stdio::null()
+            Stdio::piped()
         })
         .spawn()
         .expect("start sightline");
+    let log_tail = child.stderr.take().map(|stderr| {
+        std::thread::spawn(move || {
+            let mut tail = std::collections::VecDeque::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tail.len() == 40 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            Vec::from(tail).join("\n")
+        })
+    });
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .expect("read line");
-        if let Some(url) = line.strip_prefix("Sightline listening on ") {
+        let Some(line) = lines.next() else {
+            let status = child.wait();
+            let logs = log_tail
+                .and_then(|t| t.join().ok())
+                .unwrap_or_else(|| "(shown above: SIGHTLINE_TEST_LOGS is set)".to_string());
+            panic!("server exited before listening ({status:?}); its last log lines:\n{logs}");
+        };
+        if let Some(url) = line
+            .expect("read line")
+            .strip_prefix("Sightline listening on ")
+        {
             break url.trim().to_string();
         }
     };
