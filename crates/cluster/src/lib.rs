@@ -2,7 +2,7 @@
 //! and every node applies that log, in order, to its own durable store.
 //!
 //! Owns: the encoding of a write on the log ([`codec`]), the log's subjects ([`subject`]),
-//! the stream and its settings ([`config`]), how far a node has applied the log ([`progress`]),
+//! the stream and its settings ([`config`]), opening it when a node starts ([`open`]), how far a node has applied the log ([`progress`]),
 //! the task that applies it ([`apply`]) and [`ClusterStore`], which puts all of it behind the
 //! same [`sightline_store::Store`] trait the server already speaks, so the server does not know
 //! NATS exists.
@@ -16,12 +16,13 @@
 //! ```
 //!
 //! Must not know: HTTP, JSON, the compute graph. Dependencies point one way:
-//! `subject`, `codec`, `progress`, `error` ← `config` ← `apply` ← `store`.
+//! `subject`, `codec`, `progress`, `error` ← `config` ← `open`, `apply` ← `store`.
 
 mod apply;
 mod codec;
 mod config;
 mod error;
+mod open;
 mod progress;
 mod store;
 mod subject;

@@ -4,11 +4,12 @@
 //! [`Applier`] keeps in step with the log.
 
 use crate::apply::Applier;
-use crate::config::{ClusterConfig, Replicas};
+use crate::config::ClusterConfig;
 use crate::error::ClusterError;
+use crate::open::{connect, open_stream, stream_error};
 use crate::progress::Progress;
 use crate::{codec, subject};
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use sightline_store::{
@@ -55,24 +56,7 @@ impl ClusterStore {
         };
         std::fs::create_dir_all(&config.state_dir).map_err(state_error)?;
         let saved = Progress::load(&config.state_dir).map_err(state_error)?;
-        let addrs = config
-            .urls
-            .iter()
-            .map(|u| u.parse::<async_nats::ServerAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ClusterError::Connect {
-                urls: config.urls.join(","),
-                source: e.into(),
-            })?;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("sightline-{}", config.node_id))
-            .max_reconnects(None)
-            .connect(addrs)
-            .await
-            .map_err(|source| ClusterError::Connect {
-                urls: config.urls.join(","),
-                source,
-            })?;
+        let client = connect(&config).await?;
         let jetstream = jetstream::new(client);
         let stream = open_stream(&jetstream, &config).await?;
         let info = stream
@@ -174,56 +158,6 @@ fn unavailable(source: Box<dyn std::error::Error + Send + Sync>) -> StoreError {
     StoreError::Unavailable {
         what: "the replicated write log",
         source,
-    }
-}
-
-fn stream_error(
-    config: &ClusterConfig,
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> ClusterError {
-    ClusterError::Stream {
-        stream: config.stream.clone(),
-        source: Box::new(e),
-    }
-}
-
-/// Opens the stream, or creates it: with three copies when `Auto` and NATS has room for
-/// them, else one.
-async fn open_stream(
-    jetstream: &jetstream::Context,
-    config: &ClusterConfig,
-) -> Result<stream::Stream, ClusterError> {
-    if let Ok(stream) = jetstream.get_stream(&config.stream).await {
-        return Ok(stream);
-    }
-    let settings = |replicas: usize| stream::Config {
-        name: config.stream.clone(),
-        subjects: vec![subject::all(&config.subject_prefix)],
-        storage: stream::StorageType::File,
-        num_replicas: replicas,
-        max_age: config.retention.unwrap_or_default(),
-        ..Default::default()
-    };
-    let first_try = match config.replicas {
-        Replicas::Auto => 3,
-        Replicas::Exactly(n) => n,
-    };
-    match jetstream.create_stream(settings(first_try)).await {
-        Ok(stream) => Ok(stream),
-        Err(e) => {
-            // Another node may have created it meanwhile.
-            if let Ok(stream) = jetstream.get_stream(&config.stream).await {
-                return Ok(stream);
-            }
-            if config.replicas != Replicas::Auto {
-                return Err(stream_error(config, e));
-            }
-            tracing::warn!(error = %e, "cluster: NATS has no room for three copies of the write log; keeping one (run three NATS servers for fault tolerance)");
-            jetstream
-                .create_stream(settings(1))
-                .await
-                .map_err(|e| stream_error(config, e))
-        }
     }
 }
 

@@ -322,6 +322,48 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
 }
 
 /// Replaces `to` with a copy of `from`.
+/// A node asked for three copies of the log, started while its NATS cluster has only one of
+/// three servers up (no JetStream leader, so no stream can be made), waits instead of
+/// exiting, and joins once the other servers arrive.
+#[test]
+fn a_node_started_before_its_nats_cluster_has_formed_waits_and_joins() {
+    let nats = NatsCluster::start_first(3, 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rest_started = AtomicBool::new(false);
+    let node = std::thread::scope(|s| {
+        s.spawn(|| {
+            // Longer than a JetStream request waits for its answer: the node's first tries
+            // go unanswered and must be retried, not taken as the end.
+            std::thread::sleep(Duration::from_secs(8));
+            rest_started.store(true, Ordering::SeqCst);
+            nats.start_server(1);
+            nats.start_server(2);
+        });
+        // Blocks until the node listens, which it does only once the stream exists.
+        nats.start_node(dir.path(), 0, &[])
+    });
+    assert!(
+        rest_started.load(Ordering::SeqCst),
+        "the node listened before its NATS cluster could hold the log"
+    );
+    let client = client();
+    wait_ready(&client, &node.url);
+    let r = client
+        .post(format!("{}/storage/writer/v1/columnar", node.url))
+        .json(&BATCHES.body(0, 0))
+        .send()
+        .expect("write");
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
+    let points = read_channel(
+        &client,
+        &node.url,
+        DATASET,
+        &Batches::channel(0),
+        BATCHES.range(),
+    );
+    assert_eq!(points.len(), BATCHES.points as usize);
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::remove_dir_all(to).expect("remove");
     copy_into(from, to);

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 /// Running NATS servers and their client ports.
 pub struct NatsCluster {
     servers: Mutex<Vec<Option<Child>>>,
+    bin: String,
     ports: Vec<u16>,
+    cluster_ports: Vec<u16>,
     monitor_ports: Vec<u16>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -47,48 +49,57 @@ fn binary() -> String {
 impl NatsCluster {
     /// Starts `n` clustered JetStream servers and waits until they have elected a leader.
     pub fn start(n: usize) -> NatsCluster {
-        let bin = binary();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let monitor_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let routes = cluster_ports
+        let cluster = NatsCluster::start_first(n, n);
+        cluster.wait_for_leader();
+        cluster
+    }
+
+    /// Starts the first `up` servers of a cluster of `n` and returns at once, without a
+    /// leader (fewer than a majority elect none); [`Self::start_server`] starts the rest.
+    pub fn start_first(n: usize, up: usize) -> NatsCluster {
+        let cluster = NatsCluster {
+            servers: Mutex::new((0..n).map(|_| None).collect()),
+            bin: binary(),
+            ports: (0..n).map(|_| free_port()).collect(),
+            cluster_ports: (0..n).map(|_| free_port()).collect(),
+            monitor_ports: (0..n).map(|_| free_port()).collect(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        for i in 0..up {
+            cluster.start_server(i);
+        }
+        cluster
+    }
+
+    /// Starts server `i` (which must not be running).
+    pub fn start_server(&self, i: usize) {
+        let n = self.ports.len();
+        let routes = self
+            .cluster_ports
             .iter()
             .map(|p| format!("nats://127.0.0.1:{p}"))
             .collect::<Vec<_>>()
             .join(",");
-        let servers = (0..n)
-            .map(|i| {
-                let mut cmd = Command::new(&bin);
-                cmd.args(["-a", "127.0.0.1", "-p", &ports[i].to_string()])
-                    .args(["-m", &monitor_ports[i].to_string()])
-                    .args(["-js", "-sd"])
-                    .arg(dir.path().join(format!("n{i}")))
-                    .args(["--server_name", &format!("n{i}")]);
-                if n > 1 {
-                    cmd.args(["--cluster_name", "sightline-test"])
-                        .args([
-                            "--cluster",
-                            &format!("nats://127.0.0.1:{}", cluster_ports[i]),
-                        ])
-                        .args(["--routes", &routes]);
-                }
-                Some(
-                    cmd.stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .expect("start nats-server"),
-                )
-            })
-            .collect();
-        let cluster = NatsCluster {
-            servers: Mutex::new(servers),
-            ports,
-            monitor_ports,
-            _dir: dir,
-        };
-        cluster.wait_for_leader();
-        cluster
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["-a", "127.0.0.1", "-p", &self.ports[i].to_string()])
+            .args(["-m", &self.monitor_ports[i].to_string()])
+            .args(["-js", "-sd"])
+            .arg(self.dir.path().join(format!("n{i}")))
+            .args(["--server_name", &format!("n{i}")]);
+        if n > 1 {
+            cmd.args(["--cluster_name", "sightline-test"])
+                .args([
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{}", self.cluster_ports[i]),
+                ])
+                .args(["--routes", &routes]);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.servers.lock().expect("lock")[i] = Some(child);
     }
 
     /// Client URLs of every server, comma-separated.
@@ -126,7 +137,7 @@ impl NatsCluster {
 
     /// Waits until JetStream's meta group has a leader on every server, so streams with
     /// three copies can be created.
-    fn wait_for_leader(&self) {
+    pub fn wait_for_leader(&self) {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
