@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,11 +17,25 @@ pub struct NatsCluster {
     dir: tempfile::TempDir,
 }
 
+/// Ports NATS servers are given: below Linux's ephemeral range (32768 and up, where
+/// `bind(0)` and outgoing connections take theirs), from a process-wide counter so no two
+/// servers of this test binary's tests (which run at once) are handed the same port, and
+/// starting at an offset from the process id so a re-run does not reuse the last run's
+/// ports. A port found in use is skipped. (A port picked by binding port 0 and releasing it
+/// can be handed out again before its server binds it.)
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id().wrapping_mul(97) % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// The `nats-server` binary, or a failure that says how to install it.
