@@ -2,9 +2,10 @@
 //! and every node applies that log, in order, to its own durable store.
 //!
 //! Owns: the encoding of a write on the log ([`codec`]), the log's subjects ([`subject`]),
-//! the stream and its settings ([`config`]), opening it when a node starts ([`open`]), how far a node has applied the log ([`progress`]),
-//! the task that applies it ([`apply`]) and [`ClusterStore`], which puts all of it behind the
-//! same [`sightline_store::Store`] trait the server already speaks, so the server does not know
+//! the stream and its settings ([`config`]), joining NATS and opening the stream when a node
+//! starts ([`open`]), how far a node has applied the log ([`progress`]), the task that
+//! applies it ([`apply`]) and [`ClusterStore`], which puts all of it behind the same
+//! [`sightline_store::Store`] trait the server already speaks, so the server does not know
 //! NATS exists.
 //!
 //! ```text

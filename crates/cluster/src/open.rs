@@ -11,6 +11,7 @@ use crate::error::ClusterError;
 use async_nats::jetstream::context::{CreateStreamError, CreateStreamErrorKind};
 use async_nats::jetstream::{self, stream, ErrorCode};
 use async_nats::ConnectErrorKind;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Longest a starting node waits for NATS to answer, and then for JetStream to take the
@@ -24,8 +25,9 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 /// connection, or a name not resolved yet (a container not started yet), is tried again
 /// until [`PATIENCE`] has passed.
 pub(crate) async fn connect(config: &ClusterConfig) -> Result<async_nats::Client, ClusterError> {
+    let urls = config.urls.join(",");
     let connect_error = |source| ClusterError::Connect {
-        urls: config.urls.join(","),
+        urls: urls.clone(),
         source,
     };
     let addrs = config
@@ -34,27 +36,43 @@ pub(crate) async fn connect(config: &ClusterConfig) -> Result<async_nats::Client
         .map(|u| u.parse::<async_nats::ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| connect_error(e.into()))?;
+    let transient = |e: &async_nats::ConnectError| {
+        matches!(
+            e.kind(),
+            ConnectErrorKind::Io | ConnectErrorKind::TimedOut | ConnectErrorKind::Dns
+        )
+    };
+    patiently(
+        &format!("NATS at {urls} does not answer yet"),
+        transient,
+        || {
+            async_nats::ConnectOptions::new()
+                .name(format!("sightline-{}", config.node_id))
+                .max_reconnects(None)
+                .connect(addrs.clone())
+        },
+    )
+    .await
+    .map_err(connect_error)
+}
+
+/// Runs `attempt` until it succeeds, fails in a way `transient` does not call passing, or
+/// [`PATIENCE`] is spent, pausing (and logging that it is `waiting`) between tries.
+async fn patiently<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    waiting: &str,
+    transient: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, E> {
     let deadline = Instant::now() + PATIENCE;
     let mut pause = FIRST_PAUSE;
     loop {
-        let attempt = async_nats::ConnectOptions::new()
-            .name(format!("sightline-{}", config.node_id))
-            .max_reconnects(None)
-            .connect(addrs.clone())
-            .await;
-        match attempt {
-            Ok(client) => return Ok(client),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ConnectErrorKind::Io | ConnectErrorKind::TimedOut | ConnectErrorKind::Dns
-                ) && Instant::now() + pause < deadline =>
-            {
-                tracing::warn!(error = %e, urls = %config.urls.join(","), retry_in = ?pause, "cluster: NATS does not answer yet; retrying");
+        match attempt().await {
+            Err(e) if transient(&e) && Instant::now() + pause < deadline => {
+                tracing::warn!(error = %e, retry_in = ?pause, "cluster: {waiting}; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(LONGEST_PAUSE);
             }
-            Err(e) => return Err(connect_error(e)),
+            result => return result,
         }
     }
 }
@@ -77,19 +95,13 @@ pub(crate) async fn open_stream(
     jetstream: &jetstream::Context,
     config: &ClusterConfig,
 ) -> Result<stream::Stream, ClusterError> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut pause = FIRST_PAUSE;
-    loop {
-        match open_once(jetstream, config).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) if is_transient(&e, config.replicas) && Instant::now() + pause < deadline => {
-                tracing::warn!(error = %e, retry_in = ?pause, "cluster: JetStream cannot take the write log yet (its cluster may still be forming); retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(LONGEST_PAUSE);
-            }
-            Err(e) => return Err(stream_error(config, e)),
-        }
-    }
+    patiently(
+        "JetStream cannot take the write log yet (its cluster may still be forming)",
+        |e| is_transient(e, config.replicas),
+        || open_once(jetstream, config),
+    )
+    .await
+    .map_err(|e| stream_error(config, e))
 }
 
 /// One attempt: the stream if it exists, else a new one.
