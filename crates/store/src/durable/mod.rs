@@ -45,6 +45,7 @@ mod codec;
 mod compact;
 mod config;
 mod encoding;
+mod frame;
 mod maintain;
 mod read;
 mod recover;
@@ -204,7 +205,7 @@ impl DurableStore {
         let lock = lock_dir(&dir)?;
         let rec = recover::recover(&config, &dir, &wal_dir, &seg_dir)?;
         let wal =
-            WalWriter::create(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
+            WalWriter::open(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
         let syncer = Syncer::new(wal.file(), 0);
         let wal_bytes = AtomicU64::new(wal.bytes());
         let inner = Arc::new(Inner {
@@ -376,16 +377,16 @@ impl Inner {
             }
             let plan = self.index.read().plan(batch, &self.config.limits)?;
             let ing = &mut *ing;
-            codec::encode_into(&mut ing.frame, &plan, wal::HEADER);
-            if ing.frame.len() - wal::HEADER > wal::MAX_PAYLOAD {
+            codec::encode_into(&mut ing.frame, &plan, frame::HEADER);
+            if ing.frame.len() - frame::HEADER > frame::MAX_PAYLOAD {
                 ing.frame = Vec::new();
                 return Err(StoreError::Io(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "write batch exceeds 1 GiB encoded",
                 )));
             }
-            wal::seal(&mut ing.frame);
-            let appended = ing.wal.append(&ing.frame);
+            let ing = &mut *ing;
+            let appended = ing.wal.append(&mut ing.frame);
             if ing.frame.capacity() > KEPT_FRAME_BYTES {
                 ing.frame = Vec::new();
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::config::{OpenError, RecoveryReport, StoreConfig};
 use super::segment::Segment;
-use super::{catalog, codec, wal};
+use super::{catalog, codec, frame, wal};
 use crate::head::Head;
 use crate::index::Index;
 
@@ -34,7 +34,8 @@ pub(crate) struct Recovered {
 struct Deferred {
     delete: Vec<PathBuf>,
     quarantine: Vec<PathBuf>,
-    /// Log files to cut back to this length: a torn tail, or zeros written ahead and unused.
+    /// Log files to cut back to this length: a torn tail, zeros written ahead and unused, or
+    /// the frames of a recycled file's earlier use.
     truncate: Vec<(PathBuf, u64)>,
 }
 
@@ -177,12 +178,12 @@ pub(crate) fn recover(
         let mut pos = 0usize;
         let mut kept = buf.len() as u64;
         while pos < buf.len() {
-            if wal::is_unused(&buf, pos) {
+            if frame::is_unused(&buf, pos) {
                 kept = pos as u64;
                 later.truncate.push((path.clone(), kept));
                 break;
             }
-            let fault = match wal::check_frame(&buf, pos) {
+            let fault = match frame::check_frame(&buf, pos, n) {
                 Ok((ps, pe)) => match codec::decode(&buf[ps..pe]) {
                     Ok(plan) => {
                         let mut ok = true;
@@ -210,12 +211,20 @@ pub(crate) fn recover(
                     }
                     Err(e) => format!("undecodable record: {e}"),
                 },
+                Err(frame::FrameFault::Stale) => {
+                    // A recycled file's earlier frames: the log ends here, as at zeros.
+                    kept = pos as u64;
+                    later.truncate.push((path.clone(), kept));
+                    break;
+                }
                 Err(f) => f.describe().to_string(),
             };
-            let next = wal::next_valid(&buf, pos + 1);
+            let next = frame::next_valid(&buf, pos + 1, n);
             if next.is_none() && last {
-                // The zeros after the damage were written ahead, never used: not lost bytes.
+                // The zeros after the damage were written ahead, never used, and frames of
+                // a recycled file's earlier use are not this log's: neither is lost bytes.
                 let used = buf.iter().rposition(|&b| b != 0).map_or(pos, |i| i + 1);
+                let used = frame::next_stale(&buf, pos + 1, n).map_or(used, |s| s.min(used));
                 report.bytes_truncated = (used - pos) as u64;
                 kept = pos as u64;
                 later.truncate.push((path.clone(), kept));

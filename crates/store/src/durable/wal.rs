@@ -3,9 +3,9 @@
 //!
 //! ```text
 //! wal/wal-0000000000000007.log
-//! ┌──────────────── frame ────────────────┬───────────┐
-//! │ magic u32 │ len u32 │ crc(payload) u32 │ crc(hdr)  │ payload (len bytes) │ next frame …
-//! └───────────┴─────────┴──────────────────┴───────────┘
+//! ┌──────────────────────── frame header ─────────────────────────┐
+//! │ magic u32 │ len u32 │ crc(payload) u32 │ file u64 │ crc(hdr) u32 │ payload (len bytes) │ next frame …
+//! └───────────┴─────────┴──────────────────┴──────────┴──────────────┘
 //! ```
 //!
 //! The header has its own checksum so a damaged payload still has a trustworthy length: the
@@ -16,8 +16,17 @@
 //! at a time: a frame then lands in blocks the file already has, so the `fdatasync` that
 //! acknowledges it writes only data. An appending write changes the file's size, so every
 //! sync would also write the inode (the sync path was about 8 % of the server's CPU under a
-//! columnar write). A file is cut back to its frames when it is closed; after a crash its
-//! unused zero tail is recognized and is not damage.
+//! columnar write). A file is cut back to its frames when the next one starts and when it is
+//! closed; after a crash its unused zero tail is recognized and is not damage.
+//!
+//! Writing those zeros cost as much as writing the frames (copying them into the page cache,
+//! then syncing them), so files whose points a flush has put in segments are **recycled**:
+//! up to [`SPARE_FILES`] are renamed to `spare-*.log` instead of deleted, and the next file
+//! starts as one of them, its blocks already written. Its old frames are still there after
+//! the new ones, which is why a frame names its file: a frame naming another file is an
+//! earlier use of the space, the end of the log like the zeros. A file started by an older
+//! version may hold frames without a file number (magic "SLWL", a 16-byte header); they are
+//! still read, and such a file is deleted after its flush, never recycled.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -25,30 +34,34 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Frame magic, "SLWL".
-const MAGIC: u32 = 0x4c57_4c53;
-/// Bytes of a frame header.
-pub(crate) const HEADER: usize = 16;
-/// Largest payload accepted; a bigger batch is refused before anything is written.
-pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
+use super::frame;
+
 /// Bytes a log file grows by when a frame does not fit: zeros written ahead of the frames.
 const CHUNK: u64 = 8 << 20;
 /// Zeros to write from.
 static ZEROS: [u8; 256 << 10] = [0; 256 << 10];
+/// Flushed log files kept for reuse. A flush frees the one file behind the frozen head, so
+/// two cover a flush that finishes after the next rotation; more would only hold disk.
+pub(crate) const SPARE_FILES: usize = 2;
 
 /// Path of WAL file `n`.
 pub(crate) fn file_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("wal-{n:016}.log"))
 }
 
-/// Numbers of the WAL files in `dir`, ascending.
-pub(crate) fn list(dir: &Path) -> io::Result<Vec<u64>> {
+/// Path of the spare file made of log file `n`.
+fn spare_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("spare-{n:016}.log"))
+}
+
+/// Numbers of the files in `dir` named `{prefix}{n:016}.log`, ascending.
+fn numbered(dir: &Path, prefix: &str) -> io::Result<Vec<u64>> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir)? {
         let name = e?.file_name();
         let name = name.to_string_lossy();
         if let Some(n) = name
-            .strip_prefix("wal-")
+            .strip_prefix(prefix)
             .and_then(|s| s.strip_suffix(".log"))
             .and_then(|s| s.parse().ok())
         {
@@ -59,15 +72,9 @@ pub(crate) fn list(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Fills the header reserved at the front of `buf` (see [`crate::durable::codec::encode_into`]).
-pub(crate) fn seal(buf: &mut [u8]) {
-    let len = (buf.len() - HEADER) as u32;
-    let crc = crc32fast::hash(&buf[HEADER..]);
-    buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-    buf[4..8].copy_from_slice(&len.to_le_bytes());
-    buf[8..12].copy_from_slice(&crc.to_le_bytes());
-    let hcrc = crc32fast::hash(&buf[0..12]);
-    buf[12..16].copy_from_slice(&hcrc.to_le_bytes());
+/// Numbers of the WAL files in `dir`, ascending.
+pub(crate) fn list(dir: &Path) -> io::Result<Vec<u64>> {
+    numbered(dir, "wal-")
 }
 
 /// Appends sealed frames to the newest WAL file.
@@ -78,33 +85,45 @@ pub(crate) struct WalWriter {
     number: u64,
     /// Bytes of frames in the current file.
     offset: u64,
-    /// Length of the current file: frames, then zeros up to here.
+    /// Length of the current file: frames, then zeros (or a recycled file's older frames)
+    /// up to here.
     allocated: u64,
     /// Bytes ever appended by this process: the position group commit waits on.
     lsn: u64,
     /// Bytes in older files still on disk, for metrics.
     older_bytes: u64,
+    /// Flushed files ready to become the next log file, at most [`SPARE_FILES`].
+    spares: Vec<PathBuf>,
+    /// Files numbered below this were started before this process and may hold frames
+    /// without a file number: they are deleted after their flush, not recycled.
+    first_own: u64,
     /// A failed append could not be cut back: appending after the half-written frame would
     /// turn it into corruption in the middle of the log, so the log takes nothing more.
     broken: bool,
 }
 
 impl WalWriter {
-    /// Creates WAL file `number` (which must not exist) and makes its name durable.
-    pub(crate) fn create(dir: &Path, number: u64, older_bytes: u64) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(file_path(dir, number))?;
-        sync_dir(dir)?;
+    /// Starts WAL file `number` (above every existing one), from a spare file left by an
+    /// earlier run if there is one, and makes its name durable.
+    pub(crate) fn open(dir: &Path, number: u64, older_bytes: u64) -> io::Result<Self> {
+        let mut spares: Vec<PathBuf> = numbered(dir, "spare-")?
+            .into_iter()
+            .map(|n| spare_path(dir, n))
+            .collect();
+        for extra in spares.split_off(spares.len().min(SPARE_FILES)) {
+            fs::remove_file(extra)?;
+        }
+        let (file, allocated) = start_file(dir, number, &mut spares)?;
         Ok(WalWriter {
             dir: dir.to_path_buf(),
             file: Arc::new(file),
             number,
             offset: 0,
-            allocated: 0,
+            allocated,
             lsn: 0,
             older_bytes,
+            spares,
+            first_own: number,
             broken: false,
         })
     }
@@ -114,19 +133,21 @@ impl WalWriter {
         self.file.clone()
     }
 
-    /// Bytes of log on disk (all files).
+    /// Bytes of log on disk (all files; spares hold no log).
     pub(crate) fn bytes(&self) -> u64 {
         self.older_bytes + self.offset
     }
 
-    /// Appends one sealed frame; returns the position to sync to. On failure the frame's
-    /// bytes are zeroed again so a half-written frame never sits in front of later ones.
-    pub(crate) fn append(&mut self, frame: &[u8]) -> io::Result<u64> {
+    /// Seals `frame` (its header reserved, see [`frame::seal`]) for the current file and
+    /// appends it; returns the position to sync to. On failure the frame's bytes are zeroed
+    /// again so a half-written frame never sits in front of later ones.
+    pub(crate) fn append(&mut self, frame: &mut [u8]) -> io::Result<u64> {
         if self.broken {
             return Err(io::Error::other(
                 "an earlier log append failed and could not be undone; the store accepts no more writes",
             ));
         }
+        frame::seal(frame, self.number);
         let end = self.offset + frame.len() as u64;
         if end > self.allocated {
             // Nothing of the frame is written yet; zeros written so far are unused space.
@@ -161,21 +182,38 @@ impl WalWriter {
     /// Starts file `number + 1`. The caller has synced the current one. Returns the number
     /// of the file closed, which holds nothing newer than what has been written so far.
     pub(crate) fn rotate(&mut self) -> io::Result<u64> {
+        // Only the newest file may end in anything but its frames (see `recover.rs`): a
+        // recycled file's older frames after the last new one would read as damage in the
+        // middle of the log. Once per file, so the size change's journal write is cheap.
+        if self.allocated > self.offset {
+            self.file.set_len(self.offset)?;
+            self.file.sync_data()?;
+            self.allocated = self.offset;
+        }
         let old = self.number;
-        let next = WalWriter::create(&self.dir, old + 1, self.older_bytes + self.offset)?;
-        let lsn = self.lsn;
-        *self = next;
-        self.lsn = lsn;
+        let (file, allocated) = start_file(&self.dir, old + 1, &mut self.spares)?;
+        self.file = Arc::new(file);
+        self.number = old + 1;
+        self.older_bytes += self.offset;
+        self.offset = 0;
+        self.allocated = allocated;
         Ok(old)
     }
 
-    /// Deletes files numbered `<= upto` (their points are in segments now).
+    /// Retires files numbered `<= upto` (their points are in segments now): kept as spares
+    /// while there is room, deleted otherwise.
     pub(crate) fn trim(&mut self, upto: u64) -> io::Result<()> {
         for n in list(&self.dir)? {
             if n <= upto && n != self.number {
                 let p = file_path(&self.dir, n);
                 let len = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                fs::remove_file(&p)?;
+                if n >= self.first_own && self.spares.len() < SPARE_FILES {
+                    let spare = spare_path(&self.dir, n);
+                    fs::rename(&p, &spare)?;
+                    self.spares.push(spare);
+                } else {
+                    fs::remove_file(&p)?;
+                }
                 self.older_bytes = self.older_bytes.saturating_sub(len);
             }
         }
@@ -183,9 +221,41 @@ impl WalWriter {
     }
 }
 
+/// Opens new log file `number` in `dir`: a spare renamed if there is one, else a new empty
+/// file. Returns it with its length, and only once its name is durable.
+fn start_file(dir: &Path, number: u64, spares: &mut Vec<PathBuf>) -> io::Result<(File, u64)> {
+    let path = file_path(dir, number);
+    while let Some(spare) = spares.pop() {
+        // A rename would replace an existing file; a new log file never has one to replace.
+        if path.exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", path.display()),
+            ));
+        }
+        match fs::rename(&spare, &path) {
+            Ok(()) => {
+                let file = OpenOptions::new().write(true).open(&path)?;
+                let len = file.metadata()?.len();
+                sync_dir(dir)?;
+                return Ok((file, len));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, file = %spare.display(), "could not reuse a spare log file")
+            }
+        }
+    }
+    let file = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&path)?;
+    sync_dir(dir)?;
+    Ok((file, 0))
+}
+
 impl Drop for WalWriter {
     /// Cuts the file back to its frames (the unused zeros would otherwise stay on disk until
-    /// the file is trimmed). Not synced: after a crash, either length reads the same.
+    /// the file is trimmed). Not synced: after a crash, recovery reads the same log either way.
     fn drop(&mut self) {
         if !self.broken && self.allocated > self.offset {
             if let Err(e) = self.file.set_len(self.offset) {
@@ -198,64 +268,4 @@ impl Drop for WalWriter {
 /// Makes renames, creations and deletions in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
-}
-
-/// What went wrong with a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FrameFault {
-    /// Fewer bytes than a header.
-    ShortHeader,
-    /// Wrong magic or header checksum.
-    BadHeader,
-    /// The declared payload runs past the end of the file.
-    ShortPayload,
-    /// The payload checksum does not match.
-    BadPayload,
-}
-
-impl FrameFault {
-    /// For messages.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            FrameFault::ShortHeader => "incomplete frame header",
-            FrameFault::BadHeader => "bad frame header (magic or checksum)",
-            FrameFault::ShortPayload => "frame payload cut short",
-            FrameFault::BadPayload => "frame payload checksum mismatch",
-        }
-    }
-}
-
-/// Checks the frame at `pos`; `Ok(payload range end)` when whole and intact.
-pub(crate) fn check_frame(buf: &[u8], pos: usize) -> Result<(usize, usize), FrameFault> {
-    let rest = &buf[pos..];
-    if rest.len() < HEADER {
-        return Err(FrameFault::ShortHeader);
-    }
-    let word = |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
-    if word(0) != MAGIC || crc32fast::hash(&rest[0..12]) != word(12) {
-        return Err(FrameFault::BadHeader);
-    }
-    let len = word(4) as usize;
-    if rest.len() - HEADER < len {
-        return Err(FrameFault::ShortPayload);
-    }
-    let payload = &rest[HEADER..HEADER + len];
-    if crc32fast::hash(payload) != word(8) {
-        return Err(FrameFault::BadPayload);
-    }
-    Ok((pos + HEADER, pos + HEADER + len))
-}
-
-/// Whether everything from `pos` on is zeros: space written ahead of the frames and never
-/// used, not damage.
-pub(crate) fn is_unused(buf: &[u8], pos: usize) -> bool {
-    buf[pos..].iter().all(|&b| b == 0)
-}
-
-/// The first offset after `from` where an intact frame starts, if any.
-pub(crate) fn next_valid(buf: &[u8], from: usize) -> Option<usize> {
-    let magic = MAGIC.to_le_bytes();
-    (from..buf.len().saturating_sub(HEADER - 1))
-        .filter(|&i| buf[i..i + 4] == magic)
-        .find(|&i| check_frame(buf, i).is_ok())
 }
