@@ -86,6 +86,9 @@ fn recycled_store(dir: &Path, points: i64) -> DurableStore {
         "file 3 started as spare 1, file 2 became a spare"
     );
     write(&s, points, 20.);
+    let metrics: BTreeMap<&str, f64> = s.metrics().into_iter().collect();
+    let spare = std::fs::metadata(dir.join("wal/spare-0000000000000002.log")).unwrap();
+    assert_eq!(metrics["store_wal_spare_bytes"], spare.len() as f64);
     s
 }
 

@@ -125,7 +125,7 @@ impl Inner {
             let mut ing = self.ingest.lock();
             if let Some(upto) = ing.frozen_wal.take() {
                 ing.wal.trim(upto)?;
-                self.wal_bytes.store(ing.wal.bytes(), Ordering::Relaxed);
+                self.mirror_log_sizes(&ing.wal);
             }
         }
         let _s = self.signal.lock();

@@ -153,6 +153,8 @@ pub(crate) struct Inner {
     /// Bytes of log files, mirrored from [`Ingest::wal`] whenever it changes, so `/metrics`
     /// reads it without waiting for the ingest lock (held across a log append).
     wal_bytes: AtomicU64,
+    /// Bytes of spare log files ([`WalWriter::spare_bytes`]), mirrored the same way.
+    spare_bytes: AtomicU64,
     /// Points compaction copied in still-compressed blocks (nothing overlapped them).
     compacted_copied: AtomicU64,
     /// Points compaction decoded, merged and encoded again.
@@ -208,6 +210,7 @@ impl DurableStore {
             WalWriter::open(&wal_dir, rec.next_wal, rec.wal_bytes).map_err(io_at(&wal_dir))?;
         let syncer = Syncer::new(wal.file(), 0);
         let wal_bytes = AtomicU64::new(wal.bytes());
+        let spare_bytes = AtomicU64::new(wal.spare_bytes());
         let inner = Arc::new(Inner {
             dir,
             seg_dir,
@@ -235,6 +238,7 @@ impl DurableStore {
             flushed: Condvar::new(),
             ingested: AtomicU64::new(0),
             wal_bytes,
+            spare_bytes,
             compacted_copied: AtomicU64::new(0),
             compacted_rewritten: AtomicU64::new(0),
             recovery: rec.report,
@@ -391,7 +395,7 @@ impl Inner {
                 ing.frame = Vec::new();
             }
             let lsn = appended?;
-            self.wal_bytes.store(ing.wal.bytes(), Ordering::Relaxed);
+            self.mirror_log_sizes(&ing.wal);
             self.syncer.set_written(lsn);
             self.index.write().commit(&plan);
             let active = self.current().active.clone();
@@ -421,6 +425,12 @@ impl Inner {
         Ok(())
     }
 
+    /// Copies the log's sizes into the atomics `/metrics` reads without the ingest lock.
+    fn mirror_log_sizes(&self, wal: &WalWriter) {
+        self.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
+        self.spare_bytes.store(wal.spare_bytes(), Ordering::Relaxed);
+    }
+
     /// Turns the active head into the frozen one (if there is room) and starts a new log
     /// file, so the frozen head's records are exactly the files before it.
     fn freeze_locked(&self, ing: &mut Ingest) -> io::Result<()> {
@@ -430,6 +440,7 @@ impl Inner {
         }
         self.syncer.sync_all()?;
         let old = ing.wal.rotate()?;
+        self.mirror_log_sizes(&ing.wal);
         self.syncer.switch_file(ing.wal.file());
         ing.frozen_wal = Some(old);
         {
@@ -577,6 +588,7 @@ impl Store for DurableStore {
         let series = i.index.read().len();
         let v = i.current();
         let wal_bytes = i.wal_bytes.load(Ordering::Relaxed);
+        let spare_bytes = i.spare_bytes.load(Ordering::Relaxed);
         let heads = [Some(&v.active), v.frozen.as_ref()];
         let head_points: u64 = heads.iter().flatten().map(|h| h.points()).sum();
         let head_bytes: u64 = heads.iter().flatten().map(|h| h.bytes()).sum();
@@ -594,11 +606,12 @@ impl Store for DurableStore {
             ("store_segment_points", seg_points as f64),
             (
                 "store_disk_bytes",
-                (seg_bytes + wal_bytes + catalog_bytes) as f64,
+                (seg_bytes + wal_bytes + spare_bytes + catalog_bytes) as f64,
             ),
             ("store_head_points", head_points as f64),
             ("store_head_bytes", head_bytes as f64),
             ("store_wal_bytes", wal_bytes as f64),
+            ("store_wal_spare_bytes", spare_bytes as f64),
             ("store_wal_syncs_total", i.syncer.syncs() as f64),
             (
                 "store_compaction_copied_points_total",

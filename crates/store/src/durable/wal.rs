@@ -94,6 +94,8 @@ pub(crate) struct WalWriter {
     older_bytes: u64,
     /// Flushed files ready to become the next log file, at most [`SPARE_FILES`].
     spares: Vec<PathBuf>,
+    /// Their bytes on disk, for metrics.
+    spare_bytes: u64,
     /// Files numbered below this were started before this process and may hold frames
     /// without a file number: they are deleted after their flush, not recycled.
     first_own: u64,
@@ -113,6 +115,10 @@ impl WalWriter {
         for extra in spares.split_off(spares.len().min(SPARE_FILES)) {
             fs::remove_file(extra)?;
         }
+        let mut spare_bytes = 0;
+        for spare in &spares {
+            spare_bytes += fs::metadata(spare)?.len();
+        }
         let (file, allocated) = start_file(dir, number, &mut spares)?;
         Ok(WalWriter {
             dir: dir.to_path_buf(),
@@ -123,6 +129,7 @@ impl WalWriter {
             lsn: 0,
             older_bytes,
             spares,
+            spare_bytes: spare_bytes.saturating_sub(allocated),
             first_own: number,
             broken: false,
         })
@@ -136,6 +143,11 @@ impl WalWriter {
     /// Bytes of log on disk (all files; spares hold no log).
     pub(crate) fn bytes(&self) -> u64 {
         self.older_bytes + self.offset
+    }
+
+    /// Bytes of the spare files kept for reuse.
+    pub(crate) fn spare_bytes(&self) -> u64 {
+        self.spare_bytes
     }
 
     /// Seals `frame` (its header reserved, see [`frame::seal`]) for the current file and
@@ -192,6 +204,7 @@ impl WalWriter {
         }
         let old = self.number;
         let (file, allocated) = start_file(&self.dir, old + 1, &mut self.spares)?;
+        self.spare_bytes = self.spare_bytes.saturating_sub(allocated);
         self.file = Arc::new(file);
         self.number = old + 1;
         self.older_bytes += self.offset;
@@ -211,6 +224,7 @@ impl WalWriter {
                     let spare = spare_path(&self.dir, n);
                     fs::rename(&p, &spare)?;
                     self.spares.push(spare);
+                    self.spare_bytes += len;
                 } else {
                     fs::remove_file(&p)?;
                 }
@@ -222,7 +236,7 @@ impl WalWriter {
 }
 
 /// Opens new log file `number` in `dir`: a spare renamed if there is one, else a new empty
-/// file. Returns it with its length, and only once its name is durable.
+/// file. Returns it with its length (a spare's bytes), and only once its name is durable.
 fn start_file(dir: &Path, number: u64, spares: &mut Vec<PathBuf>) -> io::Result<(File, u64)> {
     let path = file_path(dir, number);
     while let Some(spare) = spares.pop() {
