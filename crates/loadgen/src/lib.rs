@@ -47,8 +47,10 @@ pub struct BenchArgs {
     /// Which load to run.
     #[arg(long, value_enum, default_value_t = Scenario::Ingest)]
     pub scenario: Scenario,
-    /// write-formats: requests per format (each `--batch-points` over `--channels`).
-    #[arg(long, default_value_t = 200)]
+    /// write-formats: requests per format (each `--batch-points` over `--channels`). The
+    /// default, 16 M points per format, is four heads' worth, so each format's CPU carries
+    /// the flushes of its own points rather than those of the formats before it.
+    #[arg(long, default_value_t = 1600)]
     pub format_requests: usize,
     /// write-formats: only these formats (comma-separated; default every one). The
     /// published figures run them all: each format's server CPU then includes the background

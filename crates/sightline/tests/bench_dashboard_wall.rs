@@ -4,41 +4,9 @@
 //! no connection dropped, and both modes delivered results. (Figures are not judged here:
 //! speed is measured by the benchmark, never asserted in tests.)
 
-use std::io::Read as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-/// Far above the ~15 s the run takes, so only a hang fails on time.
-const HANG: Duration = Duration::from_secs(180);
-
-fn run_bench(args: &[&str]) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .arg("bench")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start sightline bench");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sightline bench did not finish within {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (status.success(), reader.join().expect("stdout reader"))
-}
+use common::bench::run_bench;
 
 /// The number before `/s` on the line starting with `label`.
 fn rate(report: &str, label: &str) -> f64 {

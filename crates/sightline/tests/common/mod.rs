@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod batches;
+pub mod bench;
 pub mod http;
 pub mod nats;
 pub mod ws;
