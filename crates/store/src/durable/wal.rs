@@ -42,7 +42,7 @@ const CHUNK: u64 = 8 << 20;
 static ZEROS: [u8; 256 << 10] = [0; 256 << 10];
 /// Flushed log files kept for reuse. A flush frees the one file behind the frozen head, so
 /// two cover a flush that finishes after the next rotation; more would only hold disk.
-pub(crate) const SPARE_FILES: usize = 2;
+const SPARE_FILES: usize = 2;
 
 /// Path of WAL file `n`.
 pub(crate) fn file_path(dir: &Path, n: u64) -> PathBuf {
@@ -269,10 +269,16 @@ fn start_file(dir: &Path, number: u64, spares: &mut Vec<PathBuf>) -> io::Result<
 
 impl Drop for WalWriter {
     /// Cuts the file back to its frames (the unused zeros would otherwise stay on disk until
-    /// the file is trimmed). Not synced: after a crash, recovery reads the same log either way.
+    /// the file is trimmed), durably: the next run starts a newer file, and a file that is
+    /// not the newest must end at its frames (see [`WalWriter::rotate`]) even after a power
+    /// loss soon after the restart.
     fn drop(&mut self) {
         if !self.broken && self.allocated > self.offset {
-            if let Err(e) = self.file.set_len(self.offset) {
+            if let Err(e) = self
+                .file
+                .set_len(self.offset)
+                .and_then(|()| self.file.sync_data())
+            {
                 tracing::warn!(error = %e, file = self.number, "could not cut the log file back to its records");
             }
         }
