@@ -45,6 +45,12 @@ fn crash_copy(from: &Path, to: &Path) {
     }
 }
 
+/// Compacts the segments the flushes left now (they overlap), so the background thread
+/// does not rewrite them while [`crash_copy`] reads the directory.
+fn settle(s: &DurableStore) {
+    s.compact_overlapping().unwrap();
+}
+
 /// Writes points 0..n of `p` with value `v`.
 fn write(s: &DurableStore, n: i64, v: f64) {
     let ts: Vec<i64> = (0..n).collect();
@@ -80,6 +86,7 @@ fn recycled_store(dir: &Path, points: i64) -> DurableStore {
     assert_eq!(names(dir, "spare-"), ["spare-0000000000000001.log"]);
     write(&s, 100, 10.);
     s.flush().unwrap();
+    settle(&s);
     assert_eq!(
         names(dir, "spare-"),
         ["spare-0000000000000002.log"],
@@ -144,6 +151,7 @@ fn writes_after_a_crash_in_a_recycled_file_survive_the_next_one() {
         again.flush().unwrap();
         write(&again, 10, 40.);
         again.flush().unwrap();
+        settle(&again);
         write(&again, 5, 50.);
         let twice = tempfile::tempdir().unwrap();
         crash_copy(crashed.path(), twice.path());
@@ -186,4 +194,50 @@ fn log_files_from_before_a_restart_are_deleted_not_recycled() {
         ["wal-0000000000000004.log", "wal-0000000000000005.log"]
     );
     assert_eq!(values(&s), expected(10, 2., 1.));
+}
+
+/// Rewrites every record of a log file in the format of versions before recycling: magic
+/// "SLWL" and a 16-byte header without the file number.
+fn to_old_format(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        assert_eq!(&bytes[pos..pos + 4], b"SLW2");
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        let mut header = Vec::from(*b"SLWL");
+        header.extend_from_slice(&bytes[pos + 4..pos + 12]);
+        let hcrc = crc32fast::hash(&header);
+        header.extend_from_slice(&hcrc.to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&bytes[pos + 24..pos + 24 + len]);
+        pos += 24 + len;
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_log_written_before_recycling_is_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        for (n, v) in [(100, 1.), (50, 2.), (10, 3.)] {
+            write(&s, n, v);
+        }
+    }
+    to_old_format(&wal_path(dir.path(), 1));
+    let s = open(dir.path());
+    let r = s.recovery_report().clone();
+    assert_eq!((r.records_replayed, r.bytes_truncated), (3, 0), "{r:?}");
+    let mut want = expected(50, 2., 1.);
+    want.extend((0..10).map(|t| (t, 3.)));
+    assert_eq!(values(&s), want);
+    // New records go to a new file in the new format; both replay after a crash.
+    write(&s, 5, 4.);
+    let crashed = tempfile::tempdir().unwrap();
+    crash_copy(dir.path(), crashed.path());
+    let again = open(crashed.path());
+    assert_eq!(again.recovery_report().records_replayed, 4);
+    want.extend((0..5).map(|t| (t, 4.)));
+    assert_eq!(values(&again), want);
 }
