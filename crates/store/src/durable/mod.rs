@@ -389,7 +389,6 @@ impl Inner {
                     "write batch exceeds 1 GiB encoded",
                 )));
             }
-            let ing = &mut *ing;
             let appended = ing.wal.append(&mut ing.frame);
             if ing.frame.capacity() > KEPT_FRAME_BYTES {
                 ing.frame = Vec::new();

@@ -178,12 +178,15 @@ pub(crate) fn recover(
         let mut pos = 0usize;
         let mut kept = buf.len() as u64;
         while pos < buf.len() {
-            if frame::is_unused(&buf, pos) {
+            let checked = frame::check_frame(&buf, pos, n);
+            // The end of this file's log: zeros written ahead and never used, or a recycled
+            // file's earlier frames.
+            if checked == Err(frame::FrameFault::Stale) || frame::is_unused(&buf, pos) {
                 kept = pos as u64;
                 later.truncate.push((path.clone(), kept));
                 break;
             }
-            let fault = match frame::check_frame(&buf, pos, n) {
+            let fault = match checked {
                 Ok((ps, pe)) => match codec::decode(&buf[ps..pe]) {
                     Ok(plan) => {
                         let mut ok = true;
@@ -211,12 +214,6 @@ pub(crate) fn recover(
                     }
                     Err(e) => format!("undecodable record: {e}"),
                 },
-                Err(frame::FrameFault::Stale) => {
-                    // A recycled file's earlier frames: the log ends here, as at zeros.
-                    kept = pos as u64;
-                    later.truncate.push((path.clone(), kept));
-                    break;
-                }
                 Err(f) => f.describe().to_string(),
             };
             let next = frame::next_valid(&buf, pos + 1, n);

@@ -194,14 +194,7 @@ impl WalWriter {
     /// Starts file `number + 1`. The caller has synced the current one. Returns the number
     /// of the file closed, which holds nothing newer than what has been written so far.
     pub(crate) fn rotate(&mut self) -> io::Result<u64> {
-        // Only the newest file may end in anything but its frames (see `recover.rs`): a
-        // recycled file's older frames after the last new one would read as damage in the
-        // middle of the log. Once per file, so the size change's journal write is cheap.
-        if self.allocated > self.offset {
-            self.file.set_len(self.offset)?;
-            self.file.sync_data()?;
-            self.allocated = self.offset;
-        }
+        self.cut_back()?;
         let old = self.number;
         let (file, allocated) = start_file(&self.dir, old + 1, &mut self.spares)?;
         self.spare_bytes = self.spare_bytes.saturating_sub(allocated);
@@ -211,6 +204,19 @@ impl WalWriter {
         self.offset = 0;
         self.allocated = allocated;
         Ok(old)
+    }
+
+    /// Cuts the file back to its frames, durably. Only the newest file may end in anything
+    /// but its frames (see `recover.rs`): a recycled file's older frames after the last new
+    /// one would read as damage in the middle of the log. Once per file, so the size
+    /// change's journal write is cheap.
+    fn cut_back(&mut self) -> io::Result<()> {
+        if self.allocated > self.offset {
+            self.file.set_len(self.offset)?;
+            self.file.sync_data()?;
+            self.allocated = self.offset;
+        }
+        Ok(())
     }
 
     /// Retires files numbered `<= upto` (their points are in segments now): kept as spares
@@ -239,14 +245,14 @@ impl WalWriter {
 /// file. Returns it with its length (a spare's bytes), and only once its name is durable.
 fn start_file(dir: &Path, number: u64, spares: &mut Vec<PathBuf>) -> io::Result<(File, u64)> {
     let path = file_path(dir, number);
+    // A rename would replace an existing file; a new log file never has one to replace.
+    if !spares.is_empty() && path.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", path.display()),
+        ));
+    }
     while let Some(spare) = spares.pop() {
-        // A rename would replace an existing file; a new log file never has one to replace.
-        if path.exists() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} already exists", path.display()),
-            ));
-        }
         match fs::rename(&spare, &path) {
             Ok(()) => {
                 let file = OpenOptions::new().write(true).open(&path)?;
@@ -270,15 +276,10 @@ fn start_file(dir: &Path, number: u64, spares: &mut Vec<PathBuf>) -> io::Result<
 impl Drop for WalWriter {
     /// Cuts the file back to its frames (the unused zeros would otherwise stay on disk until
     /// the file is trimmed), durably: the next run starts a newer file, and a file that is
-    /// not the newest must end at its frames (see [`WalWriter::rotate`]) even after a power
-    /// loss soon after the restart.
+    /// not the newest must end at its frames even after a power loss soon after the restart.
     fn drop(&mut self) {
-        if !self.broken && self.allocated > self.offset {
-            if let Err(e) = self
-                .file
-                .set_len(self.offset)
-                .and_then(|()| self.file.sync_data())
-            {
+        if !self.broken {
+            if let Err(e) = self.cut_back() {
                 tracing::warn!(error = %e, file = self.number, "could not cut the log file back to its records");
             }
         }
