@@ -321,7 +321,6 @@ fn late_nodes_catch_up_and_nodes_behind_the_retention_refuse() {
     assert_eq!(batches_on(&b.url), (0..11).collect(), "the re-seeded node");
 }
 
-/// Replaces `to` with a copy of `from`.
 /// A node asked for three copies of the log, started while its NATS cluster has only one of
 /// three servers up (no JetStream leader, so no stream can be made), waits instead of
 /// exiting, and joins once the other servers arrive.
@@ -364,6 +363,7 @@ fn a_node_started_before_its_nats_cluster_has_formed_waits_and_joins() {
     assert_eq!(points.len(), BATCHES.points as usize);
 }
 
+/// Replaces `to` with a copy of `from`.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::remove_dir_all(to).expect("remove");
     copy_into(from, to);
